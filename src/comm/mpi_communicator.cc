@@ -67,10 +67,12 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm_size(node_, &local_size_);
   }
   ~MpiCommunicator() override {
-    MPI_Comm_free(&node_);
+    // A test main may finalize MPI before a static communicator dies.
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (owns_mpi_ && !finalized) MPI_Finalize();
+    if (finalized) return;
+    MPI_Comm_free(&node_);
+    if (owns_mpi_) MPI_Finalize();
   }
 
   int rank() const override { return rank_; }

@@ -1,0 +1,36 @@
+// One rectangular piece of one table held by this rank: rows
+// [row_begin, row_end) x columns [col_begin, col_end), with its optimizer
+// state. A table-wise table is one shard with all rows and columns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace shardrec {
+
+struct EmbeddingShard {
+  int table = 0;        // index into the collection's tables
+  int shard_index = 0;  // index into the plan's shard list of that table
+  uint64_t row_begin = 0, row_end = 0;
+  int col_begin = 0, col_end = 0;
+  int state_per_row = 0;
+  std::vector<float> weights;  // (row_end-row_begin) x cols, row-major
+  std::vector<float> state;    // (row_end-row_begin) x state_per_row
+  // Scratch for gradient de-duplication: slot of each local row in this
+  // step's gradient accumulator, -1 when untouched. Sized once, reset after use.
+  std::vector<int32_t> slot_of_row;
+
+  int64_t rows() const { return static_cast<int64_t>(row_end - row_begin); }
+  int cols() const { return col_end - col_begin; }
+  float* row(int64_t local) { return weights.data() + local * cols(); }
+  const float* row(int64_t local) const { return weights.data() + local * cols(); }
+};
+
+// Initial value of a table's rows: uniform in [-scale, scale], a pure function
+// of (seed, table name, global row), so a row starts the same on any rank and
+// under any sharding. Fills `out` with columns [col_begin, col_end).
+void InitRow(uint64_t seed, const std::string& table, uint64_t global_row, int dim, int col_begin, int col_end,
+             float scale, float* out);
+
+}  // namespace shardrec

@@ -1,0 +1,101 @@
+// The model-parallel embedding collection: every categorical feature's bag of
+// ids is looked up and pooled in the table that serves it, wherever the plan
+// put that table's rows and columns.
+//
+// Forward:  map raw ids to rows -> bucket by owning shard -> all-to-all ->
+//           owners pool their rows per (sample, feature) -> all-to-all back ->
+//           requesters add the partial sums into their column ranges.
+// Backward: pooled-output gradients -> all-to-all to the owners -> owners
+//           de-duplicate rows and apply the sparse optimizer, in the same step.
+// Replicated (DATA_PARALLEL) tables look up locally and all-reduce gradients.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "config.pb.h"
+#include "plan.pb.h"
+#include "shardrec/comm/communicator.h"
+#include "shardrec/core/matrix.h"
+#include "shardrec/data/batch.h"
+#include "shardrec/embedding/embedding_shard.h"
+#include "shardrec/embedding/sparse_optimizer.h"
+#include "shardrec/embedding/table_spec.h"
+
+namespace shardrec {
+
+// Maps a raw 64-bit id into [0, rows).
+uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transform);
+
+class ShardedEmbeddingCollection {
+ public:
+  ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan,
+                             const config::EmbeddingConfig& cfg, config::IdTransform transform, uint64_t seed,
+                             Communicator* comm);
+  ~ShardedEmbeddingCollection();
+
+  // Pools every feature of this rank's batch: out[f] is batch_size x dim of f's table.
+  // With `training`, keeps what BackwardAndUpdate needs. Collective.
+  void Forward(const Batch& batch, std::vector<MatF>* out, bool training);
+
+  // grads[f] = dLoss/d out[f] from the last training Forward. Sends gradients to
+  // the owners, which apply the sparse optimizer for global step `step`. Collective.
+  void BackwardAndUpdate(const std::vector<MatF>& grads, uint64_t step);
+
+  // The whole table assembled from every rank's shards, on every rank
+  // (tests and small tables only). Collective.
+  MatF GatherTable(int table);
+
+  // This rank's shards (weights and optimizer state). Save writes them; Load
+  // reads them back and checks that they match this rank's part of the plan.
+  void SaveShards(std::ostream& out) const;
+  void LoadShards(std::istream& in, const std::string& what);
+
+  const plan::ShardingPlan& plan() const { return plan_; }
+  const std::vector<TableSpec>& tables() const { return tables_; }
+  int num_features() const { return static_cast<int>(feature_table_.size()); }
+  int feature_dim(int f) const { return tables_[feature_table_[f]].dim; }
+  // Bytes of weights + optimizer state held by this rank.
+  size_t LocalBytes() const;
+  // Bytes this rank sent in the last Forward and BackwardAndUpdate (all-to-all payloads).
+  size_t last_forward_bytes() const { return last_fwd_bytes_; }
+  size_t last_backward_bytes() const { return last_bwd_bytes_; }
+
+ private:
+  // A (feature, shard) pair whose shard lives on one rank; every rank derives
+  // the same ordered lists from the plan, so buffers need no headers.
+  struct Segment {
+    int feature;
+    int table;
+    int shard;  // index into plan_.tables(table).shards()
+  };
+  struct Saved;  // what backward needs from forward
+
+  bool IsReplicated(int table) const { return plan_.tables(table).type() == config::DATA_PARALLEL; }
+  int LocalShardIndex(int table, int shard) const;
+  void MapFeatureRows(const Batch& batch);
+  void ReplicatedForward(const Batch& batch, std::vector<MatF>* out);
+  void ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h);
+  void ApplyDeduplicated(EmbeddingShard& shard, const std::vector<int64_t>& touched, const std::vector<float>& acc,
+                         const kernels::SparseHyper& h);
+
+  std::vector<TableSpec> tables_;
+  plan::ShardingPlan plan_;
+  config::IdTransform transform_;
+  Communicator* comm_;
+  SparseOptimizer optimizer_;
+  std::vector<int> feature_table_;
+  std::vector<EmbeddingShard> shards_;                 // this rank's shards
+  std::vector<std::vector<int>> local_shard_of_;       // [table][shard] -> index in shards_ or -1
+  std::vector<std::vector<Segment>> segments_to_;      // [rank] -> segments owned by that rank
+  std::vector<std::vector<uint64_t>> row_shard_begin_; // [table] row_begin of each shard (row-wise lookup)
+
+  // Per-step state.
+  std::vector<std::vector<int64_t>> feature_rows_;  // [f] mapped row of every id in the local batch
+  std::unique_ptr<Saved> saved_;
+  size_t last_fwd_bytes_ = 0, last_bwd_bytes_ = 0;
+};
+
+}  // namespace shardrec

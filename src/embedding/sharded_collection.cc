@@ -1,0 +1,464 @@
+#include "shardrec/embedding/sharded_collection.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <istream>
+#include <ostream>
+
+#include "cpu/embedding_bag.h"
+#include "shardrec/core/error.h"
+#include "shardrec/core/log.h"
+#include "shardrec/core/rng.h"
+#include "shardrec/embedding/planner.h"
+
+namespace shardrec {
+
+uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transform) {
+  return transform == config::MODULO ? raw_id % rows : Mix64(raw_id) % rows;
+}
+
+struct ShardedEmbeddingCollection::Saved {
+  int64_t batch = 0;
+  std::vector<int64_t> src_batch;                   // batch size of every rank
+  std::vector<std::vector<int32_t>> lengths_from;   // [src] per my segment, src_batch[src] lengths
+  std::vector<std::vector<int64_t>> rows_from;      // [src] local rows in my shards, segment-major
+  std::vector<std::vector<int32_t>> feature_lengths;  // [f] bag lengths of the local batch
+};
+
+ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan,
+                                                       const config::EmbeddingConfig& cfg,
+                                                       config::IdTransform transform, uint64_t seed,
+                                                       Communicator* comm)
+    : tables_(std::move(tables)),
+      plan_(std::move(plan)),
+      transform_(transform),
+      comm_(comm),
+      optimizer_(cfg.optimizer()),
+      saved_(std::make_unique<Saved>()) {
+  const int world = comm_->size();
+  const int me = comm_->rank();
+  ValidatePlan(plan_, tables_, world);
+  int num_features = 0;
+  for (const TableSpec& t : tables_)
+    for (int f : t.features) num_features = std::max(num_features, f + 1);
+  feature_table_.assign(num_features, -1);
+  for (size_t t = 0; t < tables_.size(); ++t)
+    for (int f : tables_[t].features) feature_table_[f] = static_cast<int>(t);
+
+  local_shard_of_.resize(tables_.size());
+  row_shard_begin_.resize(tables_.size());
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    const plan::TablePlan& tp = plan_.tables(static_cast<int>(t));
+    local_shard_of_[t].assign(tp.shards_size(), -1);
+    for (int s = 0; s < tp.shards_size(); ++s) row_shard_begin_[t].push_back(tp.shards(s).row_begin());
+    for (int s = 0; s < tp.shards_size(); ++s) {
+      const plan::Shard& ps = tp.shards(s);
+      if (ps.rank() != me) continue;
+      EmbeddingShard sh;
+      sh.table = static_cast<int>(t);
+      sh.shard_index = s;
+      sh.row_begin = ps.row_begin();
+      sh.row_end = ps.row_end();
+      sh.col_begin = static_cast<int>(ps.col_begin());
+      sh.col_end = static_cast<int>(ps.col_end());
+      sh.state_per_row = optimizer_.StateFloatsPerRow(sh.cols());
+      sh.weights.resize(static_cast<size_t>(sh.rows()) * sh.cols());
+      sh.state.assign(static_cast<size_t>(sh.rows()) * sh.state_per_row, optimizer_.InitialState());
+      sh.slot_of_row.assign(static_cast<size_t>(sh.rows()), -1);
+      const float scale = cfg.init_scale() > 0 ? static_cast<float>(cfg.init_scale())
+                                               : static_cast<float>(std::sqrt(1.0 / static_cast<double>(tp.rows())));
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < sh.rows(); ++r) {
+        InitRow(seed, tables_[t].name, sh.row_begin + r, tables_[t].dim, sh.col_begin, sh.col_end, scale, sh.row(r));
+      }
+      local_shard_of_[t][s] = static_cast<int>(shards_.size());
+      shards_.push_back(std::move(sh));
+    }
+  }
+
+  // Segments: (feature, shard) pairs in feature order, then shard order, grouped by owner.
+  segments_to_.assign(world, {});
+  for (int f = 0; f < num_features; ++f) {
+    const int t = feature_table_[f];
+    SR_CHECK(t >= 0) << "categorical feature " << f << " is served by no table";
+    if (IsReplicated(t)) continue;
+    const plan::TablePlan& tp = plan_.tables(t);
+    for (int s = 0; s < tp.shards_size(); ++s) segments_to_[tp.shards(s).rank()].push_back({f, t, s});
+  }
+}
+
+ShardedEmbeddingCollection::~ShardedEmbeddingCollection() = default;
+
+int ShardedEmbeddingCollection::LocalShardIndex(int table, int shard) const {
+  const int idx = local_shard_of_[table][shard];
+  SR_CHECK(idx >= 0) << "table '" << tables_[table].name << "' shard " << shard << " is not on rank " << comm_->rank();
+  return idx;
+}
+
+void ShardedEmbeddingCollection::MapFeatureRows(const Batch& batch) {
+  SR_CHECK(static_cast<int>(batch.sparse.size()) == num_features())
+      << "batch has " << batch.sparse.size() << " categorical features, the embedding collection " << num_features();
+  feature_rows_.resize(num_features());
+  for (int f = 0; f < num_features(); ++f) {
+    const JaggedIds& ids = batch.sparse[f];
+    SR_CHECK(static_cast<int64_t>(ids.lengths.size()) == batch.batch_size)
+        << "feature " << f << ": " << ids.lengths.size() << " bag lengths for a batch of " << batch.batch_size;
+    const uint64_t rows = tables_[feature_table_[f]].rows;
+    std::vector<int64_t>& out = feature_rows_[f];
+    out.resize(ids.values.size());
+    for (size_t i = 0; i < ids.values.size(); ++i) {
+      out[i] = static_cast<int64_t>(MapIdToRow(ids.values[i], rows, transform_));
+    }
+  }
+}
+
+void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* out, bool training) {
+  const int world = comm_->size();
+  const int me = comm_->rank();
+  const int64_t B = batch.batch_size;
+  MapFeatureRows(batch);
+  Saved& sv = *saved_;
+  sv.batch = B;
+  sv.src_batch.resize(world);
+  comm_->AllGather(&B, sizeof(int64_t), sv.src_batch.data());
+  sv.feature_lengths.resize(num_features());
+  for (int f = 0; f < num_features(); ++f) sv.feature_lengths[f] = batch.sparse[f].lengths;
+
+  // 1. Bucket ids by owning shard: per destination, per segment, B lengths then the rows.
+  std::vector<std::vector<int32_t>> len_send(world);
+  std::vector<std::vector<int64_t>> row_send(world);
+  for (int d = 0; d < world; ++d) {
+    for (const Segment& seg : segments_to_[d]) {
+      const plan::Shard& ps = plan_.tables(seg.table).shards(seg.shard);
+      const int64_t r0 = static_cast<int64_t>(ps.row_begin()), r1 = static_cast<int64_t>(ps.row_end());
+      const std::vector<int32_t>& lengths = batch.sparse[seg.feature].lengths;
+      const std::vector<int64_t>& rows = feature_rows_[seg.feature];
+      size_t k = 0;
+      for (int64_t b = 0; b < B; ++b) {
+        int32_t n = 0;
+        for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
+          if (rows[k] >= r0 && rows[k] < r1) {
+            row_send[d].push_back(rows[k] - r0);
+            ++n;
+          }
+        }
+        len_send[d].push_back(n);
+      }
+    }
+  }
+  // 2. Exchange.
+  std::vector<std::vector<int32_t>> len_recv = AllToAll(*comm_, len_send);
+  std::vector<std::vector<int64_t>> row_recv = AllToAll(*comm_, row_send);
+  last_fwd_bytes_ = 0;
+  for (int d = 0; d < world; ++d) last_fwd_bytes_ += len_send[d].size() * 4 + row_send[d].size() * 8;
+
+  // 3. Owners pool their rows per (source sample, segment).
+  std::vector<std::vector<float>> pooled_send(world);
+  const std::vector<Segment>& mine = segments_to_[me];
+  for (int s = 0; s < world; ++s) {
+    const int64_t Bs = sv.src_batch[s];
+    size_t total = 0;
+    for (const Segment& seg : mine) total += static_cast<size_t>(Bs) * shards_[LocalShardIndex(seg.table, seg.shard)].cols();
+    pooled_send[s].resize(total);
+    SR_CHECK(len_recv[s].size() == mine.size() * static_cast<size_t>(Bs))
+        << "rank " << s << " sent " << len_recv[s].size() << " bag lengths, expected " << mine.size() * Bs;
+    size_t len_off = 0, row_off = 0, out_off = 0;
+    for (const Segment& seg : mine) {
+      const EmbeddingShard& sh = shards_[LocalShardIndex(seg.table, seg.shard)];
+      const int cols = sh.cols();
+      const int32_t* lengths = len_recv[s].data() + len_off;
+      std::vector<size_t> starts(Bs + 1, 0);
+      for (int64_t b = 0; b < Bs; ++b) starts[b + 1] = starts[b] + lengths[b];
+      SR_CHECK(row_off + starts[Bs] <= row_recv[s].size()) << "rank " << s << " sent too few ids";
+      const int64_t* rows = row_recv[s].data() + row_off;
+      float* dst = pooled_send[s].data() + out_off;
+#pragma omp parallel for schedule(static)
+      for (int64_t b = 0; b < Bs; ++b) {
+        kernels::PoolRowsSum(sh.weights.data(), cols, rows + starts[b], lengths[b], cols, dst + b * cols);
+      }
+      len_off += Bs;
+      row_off += starts[Bs];
+      out_off += static_cast<size_t>(Bs) * cols;
+    }
+  }
+  if (training) {
+    sv.lengths_from = std::move(len_recv);
+    sv.rows_from = std::move(row_recv);
+  }
+
+  // 4. Partial sums back to the requesters.
+  std::vector<std::vector<float>> pooled_recv = AllToAll(*comm_, pooled_send);
+  for (int s = 0; s < world; ++s) last_fwd_bytes_ += pooled_send[s].size() * 4;
+
+  // 5. Requesters add each shard's partial sum into its columns.
+  out->resize(num_features());
+  for (int f = 0; f < num_features(); ++f) (*out)[f].setZero(B, feature_dim(f));
+  for (int d = 0; d < world; ++d) {
+    size_t off = 0;
+    for (const Segment& seg : segments_to_[d]) {
+      const plan::Shard& ps = plan_.tables(seg.table).shards(seg.shard);
+      const int c0 = static_cast<int>(ps.col_begin()), cols = static_cast<int>(ps.col_end() - ps.col_begin());
+      SR_CHECK(off + static_cast<size_t>(B) * cols <= pooled_recv[d].size()) << "rank " << d << " sent too few rows";
+      ConstMatMap<float> part(pooled_recv[d].data() + off, B, cols);
+      (*out)[seg.feature].middleCols(c0, cols) += part;
+      off += static_cast<size_t>(B) * cols;
+    }
+  }
+  ReplicatedForward(batch, out);
+
+  for (int f = 0; f < num_features(); ++f) {
+    if (tables_[feature_table_[f]].pooling != config::MEAN) continue;
+    const std::vector<int32_t>& lengths = batch.sparse[f].lengths;
+    for (int64_t b = 0; b < B; ++b)
+      if (lengths[b] > 0) (*out)[f].row(b) /= static_cast<float>(lengths[b]);
+  }
+}
+
+void ShardedEmbeddingCollection::ReplicatedForward(const Batch& batch, std::vector<MatF>* out) {
+  for (int f = 0; f < num_features(); ++f) {
+    const int t = feature_table_[f];
+    if (!IsReplicated(t)) continue;
+    const EmbeddingShard& sh = shards_[LocalShardIndex(t, comm_->rank())];
+    const std::vector<int32_t>& lengths = batch.sparse[f].lengths;
+    const int64_t B = batch.batch_size;
+    std::vector<size_t> starts(B + 1, 0);
+    for (int64_t b = 0; b < B; ++b) starts[b + 1] = starts[b] + lengths[b];
+    MatF& o = (*out)[f];
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < B; ++b) {
+      kernels::PoolRowsSum(sh.weights.data(), sh.cols(), feature_rows_[f].data() + starts[b], lengths[b], sh.cols(),
+                           o.row(b).data());
+    }
+  }
+}
+
+void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grads_in, uint64_t step) {
+  const int world = comm_->size();
+  const int me = comm_->rank();
+  Saved& sv = *saved_;
+  const int64_t B = sv.batch;
+  SR_CHECK(static_cast<int>(grads_in.size()) == num_features())
+      << grads_in.size() << " gradients for " << num_features() << " features";
+  // MEAN pooling divided the output by the bag length; so does its gradient.
+  std::vector<MatF> mean_scaled;
+  std::vector<const MatF*> grads(num_features());
+  mean_scaled.resize(num_features());
+  for (int f = 0; f < num_features(); ++f) {
+    SR_CHECK(grads_in[f].rows() == B && grads_in[f].cols() == feature_dim(f))
+        << "feature " << f << ": gradient is " << grads_in[f].rows() << "x" << grads_in[f].cols() << ", expected " << B
+        << "x" << feature_dim(f);
+    grads[f] = &grads_in[f];
+    if (tables_[feature_table_[f]].pooling == config::MEAN) {
+      mean_scaled[f] = grads_in[f];
+      for (int64_t b = 0; b < B; ++b)
+        if (sv.feature_lengths[f][b] > 0) mean_scaled[f].row(b) /= static_cast<float>(sv.feature_lengths[f][b]);
+      grads[f] = &mean_scaled[f];
+    }
+  }
+  const kernels::SparseHyper h = optimizer_.Hyper(step);
+
+  // 1. Output gradients to the owners, in the same segment order as forward.
+  std::vector<std::vector<float>> grad_send(world);
+  for (int d = 0; d < world; ++d) {
+    for (const Segment& seg : segments_to_[d]) {
+      const plan::Shard& ps = plan_.tables(seg.table).shards(seg.shard);
+      const int c0 = static_cast<int>(ps.col_begin()), cols = static_cast<int>(ps.col_end() - ps.col_begin());
+      const size_t off = grad_send[d].size();
+      grad_send[d].resize(off + static_cast<size_t>(B) * cols);
+      MatMap<float>(grad_send[d].data() + off, B, cols) = grads[seg.feature]->middleCols(c0, cols);
+    }
+  }
+  std::vector<std::vector<float>> grad_recv = AllToAll(*comm_, grad_send);
+  last_bwd_bytes_ = 0;
+  for (int d = 0; d < world; ++d) last_bwd_bytes_ += grad_send[d].size() * 4;
+
+  // 2. Owners sum gradients per row. Loop order (segment, source rank, sample,
+  //    position in bag) is the order a single process would use, so the sums
+  //    are bitwise independent of the number of ranks.
+  const std::vector<Segment>& mine = segments_to_[me];
+  // Offsets of each (source, segment) block in the received buffers.
+  std::vector<std::vector<size_t>> len_off(world), row_off(world), grad_off(world);
+  for (int s = 0; s < world; ++s) {
+    size_t lo = 0, ro = 0, go = 0;
+    for (const Segment& seg : mine) {
+      len_off[s].push_back(lo);
+      row_off[s].push_back(ro);
+      grad_off[s].push_back(go);
+      const int64_t Bs = sv.src_batch[s];
+      for (int64_t b = 0; b < Bs; ++b) ro += sv.lengths_from[s][lo + b];
+      lo += Bs;
+      go += static_cast<size_t>(Bs) * shards_[LocalShardIndex(seg.table, seg.shard)].cols();
+    }
+    SR_CHECK(go == grad_recv[s].size()) << "rank " << s << " sent " << grad_recv[s].size()
+                                        << " gradient floats, expected " << go;
+  }
+  std::vector<std::vector<int64_t>> touched(shards_.size());
+  std::vector<std::vector<float>> acc(shards_.size());
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const Segment& seg = mine[i];
+    const int local = LocalShardIndex(seg.table, seg.shard);
+    EmbeddingShard& sh = shards_[local];
+    const int cols = sh.cols();
+    for (int s = 0; s < world; ++s) {
+      const int32_t* lengths = sv.lengths_from[s].data() + len_off[s][i];
+      const int64_t* rows = sv.rows_from[s].data() + row_off[s][i];
+      const float* g = grad_recv[s].data() + grad_off[s][i];
+      size_t k = 0;
+      for (int64_t b = 0; b < sv.src_batch[s]; ++b) {
+        for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
+          int32_t& slot = sh.slot_of_row[rows[k]];
+          if (slot < 0) {
+            slot = static_cast<int32_t>(touched[local].size());
+            touched[local].push_back(rows[k]);
+            acc[local].resize(acc[local].size() + cols, 0.0f);
+          }
+          kernels::AddRow(acc[local].data() + static_cast<size_t>(slot) * cols, g + b * cols, cols);
+        }
+      }
+    }
+  }
+  for (size_t local = 0; local < shards_.size(); ++local) {
+    if (!touched[local].empty()) ApplyDeduplicated(shards_[local], touched[local], acc[local], h);
+  }
+  ReplicatedBackward(grads_in, h);
+}
+
+void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const std::vector<int64_t>& touched,
+                                                   const std::vector<float>& acc, const kernels::SparseHyper& h) {
+  const int cols = sh.cols();
+  const int64_t n = static_cast<int64_t>(touched.size());
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t r = touched[i];
+    optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, acc.data() + i * cols, cols);
+    sh.slot_of_row[r] = -1;
+  }
+}
+
+void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h) {
+  const Saved& sv = *saved_;
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    if (!IsReplicated(static_cast<int>(t))) continue;
+    EmbeddingShard& sh = shards_[LocalShardIndex(static_cast<int>(t), comm_->rank())];
+    const int cols = sh.cols();
+    const int64_t rows = sh.rows();
+    // Dense gradient of the (small) replicated table plus a touch count per row,
+    // all-reduced in one buffer; rows no rank touched are left alone, as a
+    // single process would.
+    std::vector<float> buf(static_cast<size_t>(rows) * (cols + 1), 0.0f);
+    float* count = buf.data() + static_cast<size_t>(rows) * cols;
+    for (int f : tables_[t].features) {
+      MatF g = grads[f];
+      if (tables_[t].pooling == config::MEAN) {
+        for (int64_t b = 0; b < sv.batch; ++b)
+          if (sv.feature_lengths[f][b] > 0) g.row(b) /= static_cast<float>(sv.feature_lengths[f][b]);
+      }
+      size_t k = 0;
+      for (int64_t b = 0; b < sv.batch; ++b) {
+        for (int32_t j = 0; j < sv.feature_lengths[f][b]; ++j, ++k) {
+          const int64_t r = feature_rows_[f][k];
+          kernels::AddRow(buf.data() + r * cols, g.row(b).data(), cols);
+          count[r] += 1.0f;
+        }
+      }
+    }
+    AllReduceSum(*comm_, buf.data(), buf.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      if (count[r] > 0.0f) optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, buf.data() + r * cols, cols);
+    }
+  }
+}
+
+MatF ShardedEmbeddingCollection::GatherTable(int table) {
+  const TableSpec& ts = tables_[table];
+  // Each rank contributes its shards of the table as [r0, r1, c0, c1, data...];
+  // a replicated table is contributed by rank 0 only.
+  std::vector<float> mine;
+  for (const EmbeddingShard& sh : shards_) {
+    if (sh.table != table) continue;
+    if (IsReplicated(table) && comm_->rank() != 0) continue;
+    const double hdr[4] = {static_cast<double>(sh.row_begin), static_cast<double>(sh.row_end),
+                           static_cast<double>(sh.col_begin), static_cast<double>(sh.col_end)};
+    const float* hf = reinterpret_cast<const float*>(hdr);
+    mine.insert(mine.end(), hf, hf + 8);
+    mine.insert(mine.end(), sh.weights.begin(), sh.weights.end());
+  }
+  std::vector<float> all = AllGatherV(*comm_, mine);
+  MatF full = MatF::Zero(static_cast<int64_t>(ts.rows), ts.dim);
+  size_t off = 0;
+  while (off < all.size()) {
+    double hdr[4];
+    std::memcpy(hdr, all.data() + off, sizeof(hdr));
+    off += 8;
+    const int64_t r0 = static_cast<int64_t>(hdr[0]), r1 = static_cast<int64_t>(hdr[1]);
+    const int c0 = static_cast<int>(hdr[2]), c1 = static_cast<int>(hdr[3]);
+    full.block(r0, c0, r1 - r0, c1 - c0) = ConstMatMap<float>(all.data() + off, r1 - r0, c1 - c0);
+    off += static_cast<size_t>(r1 - r0) * (c1 - c0);
+  }
+  return full;
+}
+
+size_t ShardedEmbeddingCollection::LocalBytes() const {
+  size_t bytes = 0;
+  for (const EmbeddingShard& sh : shards_) bytes += (sh.weights.size() + sh.state.size()) * sizeof(float);
+  return bytes;
+}
+
+namespace {
+constexpr uint64_t kShardMagic = 0x5352534841524431ull;  // "SRSHARD1"
+
+template <typename T>
+void WritePod(std::ostream& out, const T& v) {
+  out.write(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+template <typename T>
+void ReadPod(std::istream& in, T* v, const std::string& what) {
+  in.read(reinterpret_cast<char*>(v), sizeof(T));
+  SR_CHECK(in.good()) << what << ": truncated shard file";
+}
+}  // namespace
+
+void ShardedEmbeddingCollection::SaveShards(std::ostream& out) const {
+  WritePod(out, kShardMagic);
+  WritePod(out, static_cast<uint64_t>(shards_.size()));
+  for (const EmbeddingShard& sh : shards_) {
+    WritePod(out, static_cast<int32_t>(sh.table));
+    WritePod(out, static_cast<int32_t>(sh.shard_index));
+    WritePod(out, sh.row_begin);
+    WritePod(out, sh.row_end);
+    WritePod(out, static_cast<int32_t>(sh.col_begin));
+    WritePod(out, static_cast<int32_t>(sh.col_end));
+    WritePod(out, static_cast<int32_t>(sh.state_per_row));
+    out.write(reinterpret_cast<const char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
+    out.write(reinterpret_cast<const char*>(sh.state.data()), sh.state.size() * sizeof(float));
+  }
+}
+
+void ShardedEmbeddingCollection::LoadShards(std::istream& in, const std::string& what) {
+  uint64_t magic = 0, count = 0;
+  ReadPod(in, &magic, what);
+  SR_CHECK(magic == kShardMagic) << what << ": not an embedding shard file (bad magic)";
+  ReadPod(in, &count, what);
+  SR_CHECK(count == shards_.size()) << what << ": holds " << count << " shards, this rank's plan has " << shards_.size();
+  for (EmbeddingShard& sh : shards_) {
+    int32_t table, shard, c0, c1, spr;
+    uint64_t r0, r1;
+    ReadPod(in, &table, what);
+    ReadPod(in, &shard, what);
+    ReadPod(in, &r0, what);
+    ReadPod(in, &r1, what);
+    ReadPod(in, &c0, what);
+    ReadPod(in, &c1, what);
+    ReadPod(in, &spr, what);
+    SR_CHECK(table == sh.table && shard == sh.shard_index && r0 == sh.row_begin && r1 == sh.row_end &&
+             c0 == sh.col_begin && c1 == sh.col_end && spr == sh.state_per_row)
+        << what << ": shard of table " << table << " rows " << r0 << "-" << r1 << " does not match the plan's shard of '"
+        << tables_[sh.table].name << "' rows " << sh.row_begin << "-" << sh.row_end;
+    in.read(reinterpret_cast<char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
+    in.read(reinterpret_cast<char*>(sh.state.data()), sh.state.size() * sizeof(float));
+    SR_CHECK(in.good()) << what << ": truncated in the rows of table '" << tables_[sh.table].name << "'";
+  }
+}
+
+}  // namespace shardrec

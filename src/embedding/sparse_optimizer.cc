@@ -1,0 +1,40 @@
+#include "shardrec/embedding/sparse_optimizer.h"
+
+#include <cmath>
+
+namespace shardrec {
+
+int SparseOptimizer::StateFloatsPerRow(int cols) const {
+  switch (cfg_.type()) {
+    case config::SPARSE_SGD: return 0;
+    case config::ROWWISE_ADAGRAD: return 1;
+    case config::SPARSE_ADAM: return 2 * cols;
+  }
+  return 0;
+}
+
+float SparseOptimizer::InitialState() const {
+  return cfg_.type() == config::ROWWISE_ADAGRAD ? static_cast<float>(cfg_.initial_accumulator()) : 0.0f;
+}
+
+kernels::SparseHyper SparseOptimizer::Hyper(uint64_t step) const {
+  kernels::SparseHyper h;
+  h.lr = static_cast<float>(cfg_.lr());
+  h.eps = static_cast<float>(cfg_.eps());
+  h.beta1 = static_cast<float>(cfg_.beta1());
+  h.beta2 = static_cast<float>(cfg_.beta2());
+  h.bias1 = static_cast<float>(1.0 - std::pow(cfg_.beta1(), static_cast<double>(step + 1)));
+  h.bias2 = static_cast<float>(1.0 - std::pow(cfg_.beta2(), static_cast<double>(step + 1)));
+  return h;
+}
+
+void SparseOptimizer::Apply(const kernels::SparseHyper& h, float* weights, float* state, const float* grad,
+                            int cols) const {
+  switch (cfg_.type()) {
+    case config::SPARSE_SGD: kernels::SgdRow(weights, grad, cols, h); break;
+    case config::ROWWISE_ADAGRAD: kernels::RowwiseAdagradRow(weights, state, grad, cols, h); break;
+    case config::SPARSE_ADAM: kernels::AdamRow(weights, state, state + cols, grad, cols, h); break;
+  }
+}
+
+}  // namespace shardrec
