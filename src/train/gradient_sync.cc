@@ -1,0 +1,45 @@
+#include "shardrec/train/gradient_sync.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace shardrec {
+
+void AllReduceGradients(Communicator& comm, const std::vector<ParamRef<float>>& params, size_t bucket_elems,
+                        std::vector<float>* scratch) {
+  if (comm.size() == 1) return;
+  bucket_elems = std::max<size_t>(bucket_elems, 1);
+  scratch->resize(bucket_elems);
+  // Walk the parameters as one long virtual array, one bucket at a time.
+  size_t p = 0, off = 0;  // current parameter and offset within it
+  while (p < params.size()) {
+    // Pack.
+    size_t filled = 0;
+    size_t p_end = p, off_end = off;
+    while (p_end < params.size() && filled < bucket_elems) {
+      const size_t take = std::min(bucket_elems - filled, params[p_end].size - off_end);
+      std::memcpy(scratch->data() + filled, params[p_end].grad + off_end, take * sizeof(float));
+      filled += take;
+      off_end += take;
+      if (off_end == params[p_end].size) {
+        ++p_end;
+        off_end = 0;
+      }
+    }
+    AllReduceSum(comm, scratch->data(), filled);
+    // Unpack.
+    size_t used = 0;
+    while (used < filled) {
+      const size_t take = std::min(filled - used, params[p].size - off);
+      std::memcpy(params[p].grad + off, scratch->data() + used, take * sizeof(float));
+      used += take;
+      off += take;
+      if (off == params[p].size) {
+        ++p;
+        off = 0;
+      }
+    }
+  }
+}
+
+}  // namespace shardrec

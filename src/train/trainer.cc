@@ -1,0 +1,355 @@
+#include "shardrec/train/trainer.h"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+
+#include "shardrec/config/config.h"
+#include "shardrec/core/error.h"
+#include "shardrec/core/log.h"
+#include "shardrec/core/metrics.h"
+#include "shardrec/core/timer.h"
+#include "shardrec/data/data_factory.h"
+#include "shardrec/data/synthetic.h"
+#include "shardrec/embedding/planner.h"
+#include "shardrec/embedding/sharded_collection.h"
+#include "shardrec/models/dlrm.h"
+#include "shardrec/nn/loss.h"
+#include "shardrec/optim/dense_optimizer.h"
+#include "shardrec/train/checkpoint.h"
+#include "shardrec/train/gradient_sync.h"
+#include "shardrec/train/metrics_log.h"
+
+namespace shardrec {
+namespace {
+
+std::string JoinPath(const std::string& dir, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return dir.empty() ? path : dir + "/" + path;
+}
+
+std::string FormatDuration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+// An empty slice with the right number of features, for a rank whose share
+// of the last evaluation batch is empty (it must still join the collectives).
+Batch EmptyBatch(int num_dense, int num_sparse) {
+  Batch b;
+  b.dense.resize(0, num_dense);
+  b.sparse.resize(num_sparse);
+  return b;
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  config::ExperimentConfig cfg;
+  Communicator* comm;
+  std::unique_ptr<SampleSource> probe;  // for the data's shape
+  int num_dense = 0, num_sparse = 0, emb_dim = 0;
+  std::unique_ptr<ShardedEmbeddingCollection> embedding;
+  std::unique_ptr<Dlrm<float>> model;
+  std::unique_ptr<DenseOptimizer> optimizer;
+  std::vector<ParamRef<float>> params;
+  BceWithLogits<float> loss;
+  std::vector<float> allreduce_scratch;
+  uint64_t step = 0;  // completed steps
+
+  std::string OutputDir() const { return cfg.train().output_dir(); }
+  std::string CheckpointRoot() const { return JoinPath(OutputDir(), cfg.train().checkpoint_dir()); }
+
+  void WriteDense(std::ostream& out) {
+    const uint64_t n = params.size();
+    out.write(reinterpret_cast<const char*>(&n), sizeof(n));
+    for (const ParamRef<float>& p : params) {
+      const uint64_t len = p.name.size(), size = p.size;
+      out.write(reinterpret_cast<const char*>(&len), sizeof(len));
+      out.write(p.name.data(), static_cast<std::streamsize>(len));
+      out.write(reinterpret_cast<const char*>(&size), sizeof(size));
+      out.write(reinterpret_cast<const char*>(p.value), static_cast<std::streamsize>(size * sizeof(float)));
+    }
+    const std::string state = optimizer->SaveState(params);
+    const uint64_t slen = state.size();
+    out.write(reinterpret_cast<const char*>(&slen), sizeof(slen));
+    out.write(state.data(), static_cast<std::streamsize>(slen));
+  }
+
+  void ReadDense(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    SR_CHECK(in.good()) << "cannot open " << path;
+    auto read = [&](void* dst, size_t bytes) {
+      in.read(static_cast<char*>(dst), static_cast<std::streamsize>(bytes));
+      SR_CHECK(in.good()) << path << ": truncated";
+    };
+    uint64_t n = 0;
+    read(&n, sizeof(n));
+    SR_CHECK(n == params.size()) << path << ": " << n << " dense parameters, the model has " << params.size();
+    for (const ParamRef<float>& p : params) {
+      uint64_t len = 0, size = 0;
+      read(&len, sizeof(len));
+      SR_CHECK(len < 4096) << path << ": corrupt parameter name";
+      std::string name(len, '\0');
+      read(name.data(), len);
+      read(&size, sizeof(size));
+      SR_CHECK(name == p.name && size == p.size)
+          << path << ": parameter '" << name << "' (" << size << ") where the model has '" << p.name << "' (" << p.size
+          << ")";
+      read(p.value, size * sizeof(float));
+    }
+    uint64_t slen = 0;
+    read(&slen, sizeof(slen));
+    std::string state(slen, '\0');
+    read(state.data(), slen);
+    optimizer->LoadState(state, params);
+  }
+
+  void SaveCheckpoint() {
+    checkpoint::Manifest m;
+    m.set_step(step);
+    m.set_samples_seen(step * cfg.train().global_batch_size());
+    *m.mutable_config() = cfg;
+    *m.mutable_plan() = embedding->plan();
+    m.set_rng_seed(cfg.train().seed());
+    m.set_dense_optimizer_step(step);
+    m.set_sparse_optimizer_step(step);
+    CheckpointWriters w;
+    w.dense = [&](std::ostream& out) { WriteDense(out); };
+    w.shards = [&](std::ostream& out) { embedding->SaveShards(out); };
+    const std::string dir = shardrec::SaveCheckpoint(*comm, CheckpointRoot(), m, w, cfg.train().keep_last());
+    LogInfo(Str("checkpoint written: ", dir));
+    last_checkpoint = dir;
+  }
+
+  void LoadCheckpoint(const std::string& dir) {
+    const checkpoint::Manifest m = ReadCheckpointManifest(dir, comm->rank());
+    SR_CHECK(m.world_size() == comm->size())
+        << dir << ": saved with " << m.world_size() << " ranks, this job has " << comm->size()
+        << " (resuming on a different number of ranks is not supported yet)";
+    SR_CHECK(m.plan().SerializeAsString() == embedding->plan().SerializeAsString())
+        << dir << ": the checkpoint's sharding plan differs from this run's (tables or sharding changed)";
+    if (comm->rank() == 0) ReadDense(dir + "/" + DenseFileName());
+    // Every rank needs the dense parameters and optimizer state: broadcast them from rank 0.
+    for (const ParamRef<float>& p : params) comm->Broadcast(p.value, p.size * sizeof(float), 0);
+    std::string state = comm->rank() == 0 ? optimizer->SaveState(params) : std::string();
+    uint64_t slen = state.size();
+    comm->Broadcast(&slen, sizeof(slen), 0);
+    state.resize(slen);
+    comm->Broadcast(state.data(), slen, 0);
+    if (comm->rank() != 0) optimizer->LoadState(state, params);
+    const std::string shard_path = dir + "/" + ShardFileName(comm->rank());
+    std::ifstream in(shard_path, std::ios::binary);
+    SR_CHECK(in.good()) << "cannot open " << shard_path;
+    embedding->LoadShards(in, shard_path);
+    step = m.step();
+    LogInfo(Str("resumed from ", dir, " at step ", step));
+  }
+
+  std::string last_checkpoint;
+};
+
+Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.cfg = cfg;
+  s.comm = comm;
+  const config::TrainConfig& tc = cfg.train();
+  SR_CHECK(cfg.model().type() == "dlrm") << "model.type: '" << cfg.model().type() << "' is not a known model (dlrm)";
+  SR_CHECK(tc.global_batch_size() % comm->size() == 0)
+      << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
+
+  // Threads: the configured count, else this node's cores shared among its ranks.
+  int threads = static_cast<int>(tc.threads());
+  if (threads == 0) threads = std::max(1, omp_get_num_procs() / std::max(1, comm->local_size()));
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(threads);
+
+  s.probe = MakeEvalSource(cfg.data(), comm->rank(), comm->size(), tc.global_batch_size());
+  s.num_dense = s.probe->num_dense();
+  s.num_sparse = s.probe->num_sparse();
+  std::vector<TableSpec> tables = ResolveTables(cfg.embedding(), s.num_sparse, s.probe->cardinalities());
+  s.emb_dim = tables.empty() ? 0 : tables[0].dim;
+  for (const TableSpec& t : tables) {
+    SR_CHECK(t.dim == s.emb_dim) << "embedding.tables: DLRM needs one embedding width, table '" << t.name << "' has "
+                                 << t.dim << " and '" << tables[0].name << "' " << s.emb_dim;
+  }
+  std::vector<double> avg_ids(s.num_sparse, 1.0);
+  if (cfg.data().source() == config::SYNTHETIC) {
+    const auto& mh = cfg.data().synthetic().multi_hot_max();
+    for (int f = 0; f < s.num_sparse && f < mh.size(); ++f) avg_ids[f] = (1.0 + std::max<uint32_t>(1, mh[f])) / 2.0;
+  }
+  plan::ShardingPlan plan = MakePlan(tables, comm->size(), cfg.embedding(), avg_ids);
+  LogInfo(DescribePlan(plan));
+  s.embedding = std::make_unique<ShardedEmbeddingCollection>(tables, plan, cfg.embedding(), cfg.data().id_transform(),
+                                                             tc.seed(), comm);
+  s.model = std::make_unique<Dlrm<float>>(cfg.model().dlrm(), s.num_dense, s.num_sparse, s.emb_dim, tc.seed());
+  s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
+  s.params = s.model->Params();
+  size_t dense_params = 0;
+  for (const auto& p : s.params) dense_params += p.size;
+  LogInfo(Str("model: DLRM, ", dense_params, " dense parameters (replicated), ", s.num_sparse,
+              " embedding features of dim ", s.emb_dim, "; ", comm->size(), " rank(s) x ", threads, " thread(s)"));
+}
+
+Trainer::~Trainer() = default;
+
+EvalResult Trainer::Evaluate() {
+  Impl& s = *impl_;
+  const config::TrainConfig& tc = s.cfg.train();
+  std::unique_ptr<SampleSource> src = MakeEvalSource(s.cfg.data(), s.comm->rank(), s.comm->size(), tc.global_batch_size());
+  std::vector<float> probs, labels;
+  uint64_t seen = 0;
+  std::vector<MatF> emb;
+  while (tc.eval_samples() == 0 || seen < tc.eval_samples()) {
+    Batch b;
+    const bool got = src->Next(&b);
+    if (!got) b = EmptyBatch(s.num_dense, s.num_sparse);
+    if (AllReduceScalar<int64_t>(*s.comm, got ? 1 : 0, ReduceOp::kMax) == 0) break;
+    s.embedding->Forward(b, &emb, /*training=*/false);
+    const Vec<float>& logits = s.model->Forward(b.dense, emb);
+    for (int64_t i = 0; i < b.batch_size; ++i) {
+      probs.push_back(1.0f / (1.0f + std::exp(-logits[i])));
+      labels.push_back(b.labels[i]);
+    }
+    seen += static_cast<uint64_t>(AllReduceScalar<int64_t>(*s.comm, b.batch_size, ReduceOp::kSum));
+  }
+  // Exact metrics over every rank's predictions.
+  const std::vector<float> all_probs = AllGatherV(*s.comm, probs);
+  const std::vector<float> all_labels = AllGatherV(*s.comm, labels);
+  EvalResult r;
+  r.samples = all_probs.size();
+  r.auc = BinaryAuc(all_probs, all_labels);
+  r.logloss = LogLoss(all_probs, all_labels);
+  return r;
+}
+
+TrainResult Trainer::Run(bool resume) {
+  Impl& s = *impl_;
+  const config::TrainConfig& tc = s.cfg.train();
+  const int rank = s.comm->rank();
+  TrainResult result;
+  if (resume) {
+    if (auto dir = FindLatestCheckpoint(s.CheckpointRoot())) {
+      s.LoadCheckpoint(*dir);
+    } else {
+      LogInfo(Str("--resume: no checkpoint under ", s.CheckpointRoot(), "; starting from step 0"));
+    }
+  }
+  MetricsLog metrics(rank == 0 ? JoinPath(s.OutputDir(), tc.metrics_file()) : "");
+  result.metrics_path = JoinPath(s.OutputDir(), tc.metrics_file());
+  if (rank == 0 && s.step == 0) {
+    std::ofstream(JoinPath(s.OutputDir(), "config.yaml")) << config::ToYaml(s.cfg);
+  }
+  if (s.cfg.data().source() == config::SYNTHETIC && s.step == 0) {
+    const PlantedOptimum opt = PlantedOptimumMetrics(s.cfg.data().synthetic(), tc.eval_samples());
+    LogInfo(Str("planted click model: best achievable eval AUC ", opt.auc, ", logloss ", opt.logloss,
+                ", click rate ", opt.positive_rate, " (over ", opt.samples, " eval samples)"));
+    metrics.Write("planted_optimum", {{"auc", opt.auc}, {"logloss", opt.logloss}, {"positive_rate", opt.positive_rate}});
+  }
+
+  std::unique_ptr<SampleSource> src =
+      MakeTrainSource(s.cfg.data(), rank, s.comm->size(), tc.global_batch_size(), s.step);
+  const double G = static_cast<double>(tc.global_batch_size());
+  const size_t bucket = static_cast<size_t>(tc.allreduce_bucket_mb() * 1e6 / sizeof(float));
+  const uint64_t first_step = s.step;
+  Timer run_timer, interval_timer;
+  double interval_loss = 0.0;
+  uint64_t interval_steps = 0;
+  Batch batch;
+  std::vector<MatF> emb, d_emb;
+  Vec<float> dlogits;
+
+  while (s.step < tc.steps()) {
+    Timer t;
+    SR_CHECK(src->Next(&batch)) << "the training data ended unexpectedly";
+    result.data_s += t.Seconds();
+    t.Reset();
+    s.embedding->Forward(batch, &emb, /*training=*/true);
+    result.embedding_s += t.Seconds();
+    t.Reset();
+    const Vec<float>& logits = s.model->Forward(batch.dense, emb);
+    const double local_loss =
+        s.loss.Forward(logits, Eigen::Map<const Vec<float>>(batch.labels.data(), batch.batch_size), G);
+    s.loss.Backward(&dlogits);
+    s.model->Backward(dlogits, &d_emb);
+    result.dense_s += t.Seconds();
+    t.Reset();
+    AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch);
+    const double loss = AllReduceScalar<double>(*s.comm, local_loss, ReduceOp::kSum);
+    result.allreduce_s += t.Seconds();
+    t.Reset();
+    s.embedding->BackwardAndUpdate(d_emb, s.step);
+    result.embedding_s += t.Seconds();
+    t.Reset();
+    s.optimizer->Step(s.params, s.step);
+    result.optimizer_s += t.Seconds();
+    ++s.step;
+    interval_loss += loss;
+    ++interval_steps;
+
+    if (s.step % tc.log_every() == 0 || s.step == tc.steps()) {
+      const double secs = interval_timer.Seconds();
+      const double sps = interval_steps * G / std::max(secs, 1e-9);
+      const double per_step = run_timer.Seconds() / static_cast<double>(s.step - first_step);
+      const double mean_loss = interval_loss / static_cast<double>(interval_steps);
+      char line[256];
+      std::snprintf(line, sizeof(line), "step %llu/%llu | loss %.5f | %.0f samples/s | lr %.3g | eta %s",
+                    static_cast<unsigned long long>(s.step), static_cast<unsigned long long>(tc.steps()), mean_loss,
+                    sps, s.optimizer->LearningRate(s.step - 1), FormatDuration(per_step * (tc.steps() - s.step)).c_str());
+      LogInfo(line);
+      metrics.Write("train", {{"step", static_cast<double>(s.step)},
+                              {"loss", mean_loss},
+                              {"samples_per_sec", sps},
+                              {"lr", s.optimizer->LearningRate(s.step - 1)},
+                              {"elapsed_s", run_timer.Seconds()}});
+      result.last_loss = mean_loss;
+      interval_loss = 0.0;
+      interval_steps = 0;
+      interval_timer.Reset();
+    }
+    if (tc.eval_every() > 0 && s.step % tc.eval_every() == 0 && s.step < tc.steps()) {
+      const EvalResult e = Evaluate();
+      LogInfo(Str("eval at step ", s.step, ": AUC ", e.auc, ", logloss ", e.logloss, " (", e.samples, " samples)"));
+      metrics.Write("eval", {{"step", static_cast<double>(s.step)}, {"auc", e.auc}, {"logloss", e.logloss},
+                             {"samples", static_cast<double>(e.samples)}});
+    }
+    if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < tc.steps()) {
+      s.SaveCheckpoint();
+    }
+  }
+  const double train_secs = run_timer.Seconds();
+  result.steps = s.step;
+  result.samples_per_sec = (s.step - first_step) * G / std::max(train_secs, 1e-9);
+  s.SaveCheckpoint();
+  result.checkpoint_dir = s.last_checkpoint;
+  result.eval = Evaluate();
+  const DataStats ds = src->stats();
+  if (ds.malformed_skipped > 0) LogInfo(Str("data: ", ds.malformed_skipped, " malformed lines skipped"));
+  for (const auto& [reason, count] : ds.malformed_by_reason) LogInfo(Str("  ", count, " x ", reason));
+  metrics.Write("final", {{"step", static_cast<double>(s.step)},
+                          {"auc", result.eval.auc},
+                          {"logloss", result.eval.logloss},
+                          {"samples_per_sec", result.samples_per_sec},
+                          {"malformed_skipped", static_cast<double>(ds.malformed_skipped)}});
+  return result;
+}
+
+std::vector<float> Trainer::GatherAllParameters() {
+  Impl& s = *impl_;
+  std::vector<float> out;
+  for (const ParamRef<float>& p : s.params) out.insert(out.end(), p.value, p.value + p.size);
+  for (size_t t = 0; t < s.embedding->tables().size(); ++t) {
+    const MatF table = s.embedding->GatherTable(static_cast<int>(t));
+    out.insert(out.end(), table.data(), table.data() + table.size());
+  }
+  return out;
+}
+
+}  // namespace shardrec
