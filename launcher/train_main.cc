@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
                       DescribeLaunch());
     shardrec::Trainer trainer(cfg, comm.get());
     const shardrec::TrainResult r = trainer.Run(resume);
+    if (r.stopped_early) return 0;
     const double total = std::max(1e-9, r.data_s + r.embedding_s + r.dense_s + r.allreduce_s + r.optimizer_s);
     char line[512];
     std::snprintf(line, sizeof(line),

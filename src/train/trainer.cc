@@ -266,7 +266,9 @@ TrainResult Trainer::Run(bool resume) {
   std::vector<MatF> emb, d_emb;
   Vec<float> dlogits;
 
-  while (s.step < tc.steps()) {
+  const uint64_t last_step =
+      tc.stop_after_steps() > 0 ? std::min<uint64_t>(tc.steps(), first_step + tc.stop_after_steps()) : tc.steps();
+  while (s.step < last_step) {
     Timer t;
     SR_CHECK(src->Next(&batch)) << "the training data ended unexpectedly";
     result.data_s += t.Seconds();
@@ -294,7 +296,7 @@ TrainResult Trainer::Run(bool resume) {
     interval_loss += loss;
     ++interval_steps;
 
-    if (s.step % tc.log_every() == 0 || s.step == tc.steps()) {
+    if (s.step % tc.log_every() == 0 || s.step == last_step) {
       const double secs = interval_timer.Seconds();
       const double sps = interval_steps * G / std::max(secs, 1e-9);
       const double per_step = run_timer.Seconds() / static_cast<double>(s.step - first_step);
@@ -320,7 +322,7 @@ TrainResult Trainer::Run(bool resume) {
       metrics.Write("eval", {{"step", static_cast<double>(s.step)}, {"auc", e.auc}, {"logloss", e.logloss},
                              {"samples", static_cast<double>(e.samples)}});
     }
-    if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < tc.steps()) {
+    if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < last_step) {
       s.SaveCheckpoint();
     }
   }
@@ -329,6 +331,12 @@ TrainResult Trainer::Run(bool resume) {
   result.samples_per_sec = (s.step - first_step) * G / std::max(train_secs, 1e-9);
   s.SaveCheckpoint();
   result.checkpoint_dir = s.last_checkpoint;
+  if (s.step < tc.steps()) {
+    LogInfo(Str("stopped after ", s.step - first_step, " steps (train.stop_after_steps) at step ", s.step, " of ",
+                tc.steps(), "; continue with --resume"));
+    result.stopped_early = true;
+    return result;
+  }
   result.eval = Evaluate();
   const DataStats ds = src->stats();
   if (ds.malformed_skipped > 0) LogInfo(Str("data: ", ds.malformed_skipped, " malformed lines skipped"));

@@ -1,0 +1,30 @@
+# Shared by the end-to-end tests. Usage: source common.sh TRAIN_BIN MPIEXEC SOURCE_DIR
+set -euo pipefail
+TRAIN=$1
+MPIEXEC=$2
+SRC=$3
+TINY="$SRC/tests/integration/tiny_dlrm.yaml"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardrec-e2e.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+MPI_FLAGS=(--oversubscribe)
+[ "$(id -u)" -eq 0 ] && MPI_FLAGS+=(--allow-run-as-root)
+export OMP_NUM_THREADS=1
+
+# run NP OUTDIR [args...]: trains with NP ranks, output under $WORK/OUTDIR.
+run() {
+  local np=$1 out=$2
+  shift 2
+  "$MPIEXEC" -np "$np" "${MPI_FLAGS[@]}" "$TRAIN" --config "$TINY" --set "train.output_dir=$WORK/$out" "$@" \
+    >"$WORK/$out.log" 2>&1 || { echo "run failed: np=$np $*"; tail -30 "$WORK/$out.log"; exit 1; }
+}
+
+# losses OUTDIR: "step loss" per line from the metrics log.
+losses() {
+  grep '"event": "train"' "$WORK/$1/metrics.jsonl" |
+    sed -E 's/.*"step": ([0-9.e+]+).*"loss": ([-0-9.e+]+).*/\1 \2/'
+}
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
