@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <set>
 
 #include "shardrec/core/error.h"
 #include "shardrec/core/log.h"
@@ -100,6 +101,8 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return pieces[a].cost > pieces[b].cost; });
   std::vector<int> piece_rank(pieces.size(), 0);
+  std::vector<std::set<size_t>> holds(world);        // tables with a piece on each rank
+  std::vector<int> holds_count(tables.size(), 0);    // ranks holding a piece of each table
   for (size_t idx : order) {
     const Piece& p = pieces[idx];
     const TableSpec& ts = tables[p.table];
@@ -110,10 +113,17 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
       // Column shards of a pinned table go round-robin from the pinned rank.
       rank = (ts.pinned_rank + p.col_begin / std::max(1, p.col_end - p.col_begin)) % world;
     } else {
-      rank = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+      // Least-loaded rank; column shards of one table go to distinct ranks while
+      // there are ranks left, since spreading them is the point of splitting.
+      rank = -1;
+      for (int r = 0; r < world; ++r) {
+        if (holds[r].count(p.table) > 0 && holds_count[p.table] < world) continue;
+        if (rank < 0 || load[r] < load[rank]) rank = r;
+      }
     }
     piece_rank[idx] = rank;
     load[rank] += p.cost;
+    if (holds[rank].insert(p.table).second) ++holds_count[p.table];
   }
 
   size_t next_piece = 0;
