@@ -1,0 +1,49 @@
+// Fully connected layer Y = X·W + b over a batch (rows are samples).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shardrec/core/matrix.h"
+#include "shardrec/nn/param.h"
+
+namespace shardrec {
+
+template <typename T>
+class Linear {
+ public:
+  // W is in x out, so a row-major batch multiplies it without a transpose.
+  // Initialisation follows DLRM: W ~ N(0, sqrt(2 / (in + out))), b ~ N(0, sqrt(1 / out)),
+  // drawn from CounterRng(seed, stream, 0) and (seed, stream, 1): identical on every rank.
+  Linear(int in, int out, uint64_t seed, uint64_t stream, std::string name = "linear");
+
+  // x: B x in -> y: B x out. Keeps a pointer to x instead of copying it, so x must stay
+  // alive and unchanged until Backward.
+  void Forward(const Mat<T>& x, Mat<T>* y);
+  // dy: B x out. Overwrites the parameter gradients; writes dx (B x in) unless it is null,
+  // which skips that product when nothing upstream needs it. dx must not alias dy.
+  void Backward(const Mat<T>& dy, Mat<T>* dx);
+
+  std::vector<ParamRef<T>> Params();
+
+  int in() const { return static_cast<int>(weight_.rows()); }
+  int out() const { return static_cast<int>(weight_.cols()); }
+  Mat<T>& weight() { return weight_; }
+  RowVec<T>& bias() { return bias_; }
+  const Mat<T>& weight_grad() const { return weight_grad_; }
+  const RowVec<T>& bias_grad() const { return bias_grad_; }
+
+ private:
+  std::string name_;
+  Mat<T> weight_;
+  RowVec<T> bias_;
+  Mat<T> weight_grad_;
+  RowVec<T> bias_grad_;
+  const Mat<T>* input_ = nullptr;
+};
+
+extern template class Linear<float>;
+extern template class Linear<double>;
+
+}  // namespace shardrec
