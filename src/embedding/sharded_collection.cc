@@ -14,6 +14,12 @@
 
 namespace shardrec {
 
+namespace {
+// How many ids ahead lookups and updates prefetch: enough to cover DRAM latency
+// at a few ns per row of work.
+constexpr int64_t kPrefetchDistance = 16;
+}  // namespace
+
 uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transform) {
   return transform == config::MODULO ? raw_id % rows : Mix64(raw_id) % rows;
 }
@@ -173,8 +179,11 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
       SR_CHECK(row_off + starts[Bs] <= row_recv[s].size()) << "rank " << s << " sent too few ids";
       const int64_t* rows = row_recv[s].data() + row_off;
       float* dst = pooled_send[s].data() + out_off;
+      const int64_t n_ids = static_cast<int64_t>(starts[Bs]);
 #pragma omp parallel for schedule(static)
       for (int64_t b = 0; b < Bs; ++b) {
+        const int64_t ahead = static_cast<int64_t>(starts[b]) + kPrefetchDistance;
+        for (int64_t k = ahead; k < ahead + lengths[b] && k < n_ids; ++k) kernels::PrefetchRow(sh.row(rows[k]), cols);
         kernels::PoolRowsSum(sh.weights.data(), cols, rows + starts[b], lengths[b], cols, dst + b * cols);
       }
       len_off += Bs;
@@ -304,9 +313,11 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
       const int32_t* lengths = sv.lengths_from[s].data() + len_off[s][i];
       const int64_t* rows = sv.rows_from[s].data() + row_off[s][i];
       const float* g = grad_recv[s].data() + grad_off[s][i];
+      const size_t n_ids = (i + 1 < mine.size() ? row_off[s][i + 1] : sv.rows_from[s].size()) - row_off[s][i];
       size_t k = 0;
       for (int64_t b = 0; b < sv.src_batch[s]; ++b) {
         for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
+          if (k + kPrefetchDistance < n_ids) __builtin_prefetch(&sh.slot_of_row[rows[k + kPrefetchDistance]], 1, 1);
           int32_t& slot = sh.slot_of_row[rows[k]];
           if (slot < 0) {
             slot = static_cast<int32_t>(touched[local].size());
@@ -330,6 +341,11 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const std
   const int64_t n = static_cast<int64_t>(touched.size());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
+    if (i + kPrefetchDistance < n) {
+      const int64_t ahead = touched[i + kPrefetchDistance];
+      kernels::PrefetchRow(sh.row(ahead), cols);
+      if (sh.state_per_row > 0) kernels::PrefetchRow(sh.state.data() + ahead * sh.state_per_row, sh.state_per_row);
+    }
     const int64_t r = touched[i];
     optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, acc.data() + i * cols, cols);
     sh.slot_of_row[r] = -1;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "shardrec/core/huge_page_allocator.h"
+
 namespace shardrec {
 
 struct EmbeddingShard {
@@ -15,8 +17,8 @@ struct EmbeddingShard {
   uint64_t row_begin = 0, row_end = 0;
   int col_begin = 0, col_end = 0;
   int state_per_row = 0;
-  std::vector<float> weights;  // (row_end-row_begin) x cols, row-major
-  std::vector<float> state;    // (row_end-row_begin) x state_per_row
+  std::vector<float, HugePageAllocator<float>> weights;  // (row_end-row_begin) x cols, row-major
+  std::vector<float, HugePageAllocator<float>> state;    // (row_end-row_begin) x state_per_row
   // Scratch for gradient de-duplication: slot of each local row in this
   // step's gradient accumulator, -1 when untouched. Sized once, reset after use.
   std::vector<int32_t> slot_of_row;

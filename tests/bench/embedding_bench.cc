@@ -1,0 +1,100 @@
+// Embedding-bag forward+backward throughput, as a fraction of this machine's
+// memory bandwidth measured by the same binary (a STREAM-style copy).
+//
+//   embedding_bench [rows=4000000] [dim=16] [batch=16384] [bag=4] [iters=20]
+//
+// Bytes counted per step: forward reads every looked-up row once (ids*dim*4);
+// backward reads the row and its optimizer state and writes both (SGD: row
+// read+write; row-wise Adagrad adds 8 bytes per unique row), plus the output
+// gradient read. Only row traffic is counted, so the ratio is conservative.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "shardrec/comm/communicator.h"
+#include "shardrec/core/rng.h"
+#include "shardrec/core/timer.h"
+#include "shardrec/embedding/planner.h"
+#include "shardrec/embedding/sharded_collection.h"
+
+using namespace shardrec;
+
+// Best-of-5 copy bandwidth over arrays far larger than cache (bytes read + written).
+double StreamCopyGBs(size_t n) {
+  std::vector<float> a(n, 1.0f), b(n, 2.0f);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    Timer t;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; ++i) a[i] = b[i];
+    const double s = t.Seconds();
+    best = std::max(best, 2.0 * n * sizeof(float) / s / 1e9);
+  }
+  std::printf("  (copy check: a[7]=%g)\n", a[7]);
+  return best;
+}
+
+int main(int argc, char** argv) {
+  const uint64_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 4000000;
+  const int dim = argc > 2 ? std::atoi(argv[2]) : 16;
+  const int batch = argc > 3 ? std::atoi(argv[3]) : 16384;
+  const int bag = argc > 4 ? std::atoi(argv[4]) : 4;
+  const int iters = argc > 5 ? std::atoi(argv[5]) : 20;
+  std::printf("embedding_bench: rows %llu dim %d batch %d bag %d, %d thread(s)\n",
+              static_cast<unsigned long long>(rows), dim, batch, bag, omp_get_max_threads());
+
+  const double stream = StreamCopyGBs(size_t{1} << 27);  // 512 MB per array
+  std::printf("STREAM-style copy: %.2f GB/s\n", stream);
+
+  std::unique_ptr<Communicator> comm = MakeLocalCommunicator();
+  for (auto opt : {config::SPARSE_SGD, config::ROWWISE_ADAGRAD}) {
+    config::EmbeddingConfig cfg;
+    cfg.mutable_optimizer()->set_type(opt);
+    std::vector<TableSpec> tables(1);
+    tables[0].name = "t";
+    tables[0].rows = rows;
+    tables[0].dim = dim;
+    tables[0].features = {0};
+    ShardedEmbeddingCollection coll(tables, MakePlan(tables, 1, cfg, {1.0 * bag}), cfg, config::MODULO, 1, comm.get());
+    // Uniform ids: every lookup is a cache miss on a table much larger than cache.
+    std::vector<Batch> batches(4);
+    for (size_t k = 0; k < batches.size(); ++k) {
+      Batch& b = batches[k];
+      b.batch_size = batch;
+      b.sparse.resize(1);
+      CounterRng rng(5, k, 0);
+      for (int i = 0; i < batch; ++i) {
+        b.sparse[0].lengths.push_back(bag);
+        for (int j = 0; j < bag; ++j) b.sparse[0].values.push_back(rng.Below(rows));
+      }
+    }
+    std::vector<MatF> out;
+    std::vector<MatF> grads(1, MatF::Constant(batch, dim, 1e-3f));
+    double fwd = 0, bwd = 0;
+    for (int it = -2; it < iters; ++it) {  // two warm-up steps
+      const Batch& b = batches[(it + 2) % batches.size()];
+      Timer t;
+      coll.Forward(b, &out, true);
+      const double f = t.Seconds();
+      t.Reset();
+      coll.BackwardAndUpdate(grads, static_cast<uint64_t>(it + 2));
+      if (it >= 0) {
+        fwd += f;
+        bwd += t.Seconds();
+      }
+    }
+    const double ids = static_cast<double>(batch) * bag * iters;
+    const double row_bytes = 4.0 * dim;
+    const double state_bytes = opt == config::ROWWISE_ADAGRAD ? 4.0 : 0.0;
+    const double fwd_bytes = ids * row_bytes;
+    const double bwd_bytes = ids * (2 * row_bytes + 2 * state_bytes);
+    const double gbs = (fwd_bytes + bwd_bytes) / (fwd + bwd) / 1e9;
+    std::printf("%-16s forward %.2f GB/s (%.1f M ids/s), backward+update %.2f GB/s, total %.2f GB/s = %.0f%% of copy\n",
+                opt == config::SPARSE_SGD ? "SGD" : "row-wise Adagrad", fwd_bytes / fwd / 1e9, ids / fwd / 1e6,
+                bwd_bytes / bwd / 1e9, gbs, 100.0 * gbs / stream);
+  }
+  return 0;
+}
