@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build git
   libopenmpi-dev openmpi-bin
   libeigen3-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev
-  libcli11-dev zlib1g-dev libgtest-dev
+  libcli11-dev zlib1g-dev libgtest-dev libopenblas-openmp-dev
 )
 
 missing=()
