@@ -83,8 +83,8 @@ int Inspect(const std::vector<std::string>& args) {
     const shardrec::BinaryFileInfo info = shardrec::ReadBinaryFileInfo(path);
     const auto& h = info.header;
     std::printf("file: %s\nformat: shardrec binary, version %u\n", path.c_str(), h.version());
-    std::printf("num_samples: %llu\nnum_dense: %u\nnum_sparse: %u\n",
-                static_cast<unsigned long long>(h.num_samples()), h.num_dense(), h.num_sparse());
+    std::printf("num_samples: %llu\nnum_dense: %u\nnum_sparse: %u\n", static_cast<unsigned long long>(h.num_samples()),
+                h.num_dense(), h.num_sparse());
     std::printf("source: %s\nmalformed_skipped: %llu\n", h.source().c_str(),
                 static_cast<unsigned long long>(h.malformed_skipped()));
     std::printf("distinct_ids:");

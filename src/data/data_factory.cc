@@ -1,0 +1,114 @@
+#include "shardrec/data/data_factory.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "shardrec/core/error.h"
+#include "shardrec/data/binary_format.h"
+#include "shardrec/data/criteo_tsv.h"
+#include "shardrec/data/prefetch.h"
+#include "shardrec/data/synthetic.h"
+
+namespace shardrec {
+namespace {
+
+std::string Join(const std::string& dir, const std::string& path) {
+  if (dir.empty()) return path;
+  return dir.back() == '/' ? dir + path : dir + "/" + path;
+}
+
+std::string ResolveExisting(const std::string& what, const std::string& path, const std::string& data_root) {
+  if (path.empty()) SR_THROW() << "data: " << what << " is empty but the source reads a file";
+  const std::string resolved = ResolveDataPath(path, data_root);
+  struct stat st;
+  if (::stat(resolved.c_str(), &st) != 0) {
+    std::string how = "as given";
+    if (resolved != path) how = "resolved to '" + resolved + "'";
+    SR_THROW() << "data: " << what << " '" << path << "' (" << how << ") cannot be read: " << std::strerror(errno);
+  }
+  return resolved;
+}
+
+std::unique_ptr<SampleSource> MakeFileSource(const config::DataConfig& config, const std::string& path,
+                                             const SliceSpec& slice, const HoldoutSplit& split) {
+  switch (config.source()) {
+    case config::CRITEO_TSV: {
+      CriteoTsvOptions options;
+      options.slice = slice;
+      options.split = split;
+      options.malformed = config.malformed();
+      return std::make_unique<CriteoTsvSource>(path, options);
+    }
+    case config::BINARY: {
+      BinaryOptions options;
+      options.slice = slice;
+      options.split = split;
+      return std::make_unique<BinarySource>(path, options);
+    }
+    case config::SYNTHETIC:
+      break;
+  }
+  SR_THROW() << "data: unknown source " << static_cast<int>(config.source());
+  return nullptr;  // not reached: SR_THROW throws
+}
+
+std::unique_ptr<SampleSource> Prefetched(const config::DataConfig& config, std::unique_ptr<SampleSource> src) {
+  return std::make_unique<PrefetchSource>(std::move(src), std::max<uint32_t>(1, config.prefetch_batches()));
+}
+
+SliceSpec MakeSlice(int rank, int world, uint64_t global_batch, uint64_t start_step, bool repeat) {
+  SliceSpec s;
+  s.rank = rank;
+  s.world = world;
+  s.global_batch = global_batch;
+  s.start_step = start_step;
+  s.repeat = repeat;
+  ValidateSliceSpec(s);
+  return s;
+}
+
+}  // namespace
+
+std::string ResolveDataPath(const std::string& path, const std::string& data_root) {
+  if (path.empty() || path.front() == '/') return path;
+  if (!data_root.empty()) return Join(data_root, path);
+  const char* env = std::getenv("SHARDREC_DATA_DIR");
+  if (env != nullptr && env[0] != '\0') return Join(env, path);
+  return path;
+}
+
+std::unique_ptr<SampleSource> MakeTrainSource(const config::DataConfig& config, int rank, int world,
+                                              uint64_t global_batch, uint64_t start_step) {
+  const SliceSpec slice = MakeSlice(rank, world, global_batch, start_step, /*repeat=*/true);
+  if (config.source() == config::SYNTHETIC)
+    return Prefetched(config, std::make_unique<SyntheticSource>(config.synthetic(), slice, /*eval=*/false));
+  const std::string path = ResolveExisting("train_path", config.train_path(), config.data_root());
+  HoldoutSplit split;
+  if (config.eval_path().empty()) {
+    split.part = SplitPart::kTrain;
+    split.every = config.eval_holdout_every();
+  }
+  return Prefetched(config, MakeFileSource(config, path, slice, split));
+}
+
+std::unique_ptr<SampleSource> MakeEvalSource(const config::DataConfig& config, int rank, int world,
+                                             uint64_t global_batch) {
+  const SliceSpec slice = MakeSlice(rank, world, global_batch, 0, /*repeat=*/false);
+  if (config.source() == config::SYNTHETIC)
+    return Prefetched(config, std::make_unique<SyntheticSource>(config.synthetic(), slice, /*eval=*/true));
+  HoldoutSplit split;
+  std::string path;
+  if (config.eval_path().empty()) {
+    path = ResolveExisting("train_path", config.train_path(), config.data_root());
+    split.part = SplitPart::kEval;
+    split.every = config.eval_holdout_every();
+  } else {
+    path = ResolveExisting("eval_path", config.eval_path(), config.data_root());
+  }
+  return Prefetched(config, MakeFileSource(config, path, slice, split));
+}
+
+}  // namespace shardrec

@@ -1,0 +1,178 @@
+#include "shardrec/data/data_factory.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "data_test_util.h"
+#include "shardrec/core/error.h"
+#include "shardrec/data/binary_format.h"
+#include "shardrec/data/criteo_tsv.h"
+#include "test_util.h"
+
+namespace shardrec {
+namespace {
+
+using testing::ReadSteps;
+
+constexpr char kSample[] = "criteo-sample/criteo_kaggle_sample.tsv";
+
+// Restores an environment variable when the test ends.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (had_) {
+      ::setenv(name_, old_.c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+config::DataConfig SyntheticData() {
+  config::DataConfig c;
+  c.set_source(config::SYNTHETIC);
+  auto* s = c.mutable_synthetic();
+  s->set_num_train_samples(500);
+  s->set_num_eval_samples(90);
+  for (uint64_t card : {10u, 100000u, 1000u}) s->add_cardinalities(card);
+  s->set_num_dense(3);
+  return c;
+}
+
+config::DataConfig TsvData() {
+  config::DataConfig c;
+  c.set_source(config::CRITEO_TSV);
+  c.set_data_root(testing::DataDir());
+  c.set_train_path(kSample);
+  c.set_prefetch_batches(3);
+  return c;
+}
+
+std::string ErrorOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no shardrec::Error thrown";
+  return "";
+}
+
+TEST(DataFactory, GlobalBatchMustDivideByWorld) {
+  const auto c = SyntheticData();
+  const std::string msg = ErrorOf([&] { MakeTrainSource(c, 0, 3, 64, 0); });
+  EXPECT_NE(msg.find("global batch size 64 does not divide by the 3 ranks"), std::string::npos) << msg;
+  EXPECT_NE(ErrorOf([&] { MakeEvalSource(c, 1, 3, 100); }).find("does not divide"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { MakeTrainSource(c, 3, 3, 99, 0); }).find("rank 3 is outside 0..2"), std::string::npos);
+  EXPECT_NO_THROW(MakeTrainSource(c, 2, 3, 99, 0));
+}
+
+TEST(DataFactory, ResolvesRelativePaths) {
+  {
+    ScopedEnv env("SHARDREC_DATA_DIR", "/env/dir");
+    EXPECT_EQ(ResolveDataPath("a/b.tsv", "/root"), "/root/a/b.tsv");
+    EXPECT_EQ(ResolveDataPath("a/b.tsv", "/root/"), "/root/a/b.tsv");
+    EXPECT_EQ(ResolveDataPath("a/b.tsv", ""), "/env/dir/a/b.tsv");
+    EXPECT_EQ(ResolveDataPath("/abs/b.tsv", "/root"), "/abs/b.tsv");
+  }
+  {
+    ScopedEnv env("SHARDREC_DATA_DIR", nullptr);
+    EXPECT_EQ(ResolveDataPath("a/b.tsv", ""), "a/b.tsv");  // the working directory
+  }
+}
+
+TEST(DataFactory, FindsFilesThroughDataRootOrEnvironment) {
+  SHARDREC_REQUIRE_DATA(kSample);
+  auto c = TsvData();
+  Batch b;
+  ASSERT_TRUE(MakeTrainSource(c, 0, 1, 8, 0)->Next(&b));
+  c.clear_data_root();
+  {
+    ScopedEnv env("SHARDREC_DATA_DIR", testing::DataDir().c_str());
+    ASSERT_TRUE(MakeTrainSource(c, 0, 1, 8, 0)->Next(&b));
+  }
+  ScopedEnv env("SHARDREC_DATA_DIR", "/nonexistent-dir");
+  const std::string msg = ErrorOf([&] { MakeTrainSource(c, 0, 1, 8, 0); });
+  EXPECT_NE(msg.find("train_path '" + std::string(kSample) + "' (resolved to '/nonexistent-dir/"), std::string::npos)
+      << msg;
+  c.set_train_path("");
+  EXPECT_NE(ErrorOf([&] { MakeEvalSource(c, 0, 1, 8); }).find("train_path is empty"), std::string::npos);
+}
+
+void ExpectStartStepMatches(const config::DataConfig& c, uint64_t g, int world, uint64_t start) {
+  for (int rank = 0; rank < world; ++rank) {
+    auto skipped = MakeTrainSource(c, rank, world, g, start);
+    auto read = MakeTrainSource(c, rank, world, g, 0);
+    Batch b;
+    for (uint64_t i = 0; i < start; ++i) ASSERT_TRUE(read->Next(&b));
+    EXPECT_EQ(ReadSteps(skipped.get(), 12), ReadSteps(read.get(), 12))
+        << "source " << c.source() << " rank " << rank << " start " << start;
+  }
+}
+
+TEST(DataFactory, StartStepContinuesOnTheSameBatch) {
+  ExpectStartStepMatches(SyntheticData(), 64, 2, 11);  // wraps past 500 samples
+  SHARDREC_REQUIRE_DATA(kSample);
+  ExpectStartStepMatches(TsvData(), 256, 4, 11);  // wraps past 1,980 train lines
+  const std::string bin = testing::TempPath("sample.bin");
+  ConvertTsvToBinary(testing::DataDir() + "/" + kSample, bin, config::ERROR);
+  auto c = TsvData();
+  c.set_source(config::BINARY);
+  c.set_train_path(bin);  // absolute: data_root is not applied
+  ExpectStartStepMatches(c, 256, 4, 11);
+  std::remove(bin.c_str());
+}
+
+TEST(DataFactory, EvalIsTheHoldoutOrTheEvalFile) {
+  SHARDREC_REQUIRE_DATA(kSample);
+  auto c = TsvData();
+  c.set_eval_holdout_every(10);
+  const auto lines = testing::ReadLines(testing::DataDir() + "/" + kSample);
+  auto eval = MakeEvalSource(c, 0, 1, 100);
+  std::vector<float> labels;
+  Batch b;
+  while (eval->Next(&b)) labels.insert(labels.end(), b.labels.begin(), b.labels.end());
+  ASSERT_EQ(labels.size(), 219u);
+  for (size_t i = 0; i < labels.size(); ++i) EXPECT_EQ(labels[i], lines[10 * i + 9][0] == '1' ? 1.0f : 0.0f);
+
+  // With eval_path, training reads every line of train_path and eval the whole eval file.
+  c.set_eval_path(kSample);
+  auto train = MakeTrainSource(c, 0, 1, 2199, 0);
+  ASSERT_TRUE(train->Next(&b));
+  EXPECT_EQ(b.batch_size, 2199);
+  auto whole = MakeEvalSource(c, 1, 2, 2000);
+  int64_t rows = 0;
+  while (whole->Next(&b)) rows += b.batch_size;
+  EXPECT_EQ(rows, 1000 + 100);  // rank 1: [1000, 2000) of the first batch, [99, 199) of the last 199
+}
+
+TEST(DataFactory, SyntheticReportsCardinalitiesAndEnds) {
+  auto c = SyntheticData();
+  auto train = MakeTrainSource(c, 0, 1, 100, 0);
+  EXPECT_EQ(train->cardinalities(), (std::vector<uint64_t>{10, 100000, 1000}));
+  EXPECT_EQ(train->num_dense(), 3);
+  auto eval = MakeEvalSource(c, 0, 1, 40);
+  Batch b;
+  int steps = 0;
+  while (eval->Next(&b)) ++steps;
+  EXPECT_EQ(steps, 3);  // 40, 40, 10
+  EXPECT_EQ(b.batch_size, 10);
+}
+
+}  // namespace
+}  // namespace shardrec
