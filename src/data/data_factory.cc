@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <optional>
+
 #include "shardrec/core/error.h"
+#include "shardrec/core/log.h"
 #include "shardrec/data/binary_format.h"
 #include "shardrec/data/criteo_tsv.h"
 #include "shardrec/data/prefetch.h"
@@ -32,10 +35,37 @@ std::string ResolveExisting(const std::string& what, const std::string& path, co
   return resolved;
 }
 
+// The binary conversion of a TSV file (`shardrec-data convert --input X.tsv
+// --output X.tsv.bin`), when it is there, no older than the TSV, and was made
+// without skipping lines — only then is record i the TSV's line i, so slicing
+// and the holdout split select the same samples as reading the text would.
+std::optional<std::string> ConvertedBinaryFor(const std::string& tsv) {
+  const std::string bin = tsv + ".bin";
+  struct stat st_tsv, st_bin;
+  if (::stat(bin.c_str(), &st_bin) != 0 || ::stat(tsv.c_str(), &st_tsv) != 0) return std::nullopt;
+  if (st_bin.st_mtime < st_tsv.st_mtime) {
+    LogWarn("data: ignoring " + bin + ": older than " + tsv + " (convert again)");
+    return std::nullopt;
+  }
+  const BinaryFileInfo info = ReadBinaryFileInfo(bin);  // a corrupt file is an error, not silently skipped
+  if (info.header.malformed_skipped() > 0) {
+    LogWarn("data: ignoring " + bin + ": its conversion skipped malformed lines, so its records are not the TSV's lines");
+    return std::nullopt;
+  }
+  return bin;
+}
+
 std::unique_ptr<SampleSource> MakeFileSource(const config::DataConfig& config, const std::string& path,
                                              const SliceSpec& slice, const HoldoutSplit& split) {
   switch (config.source()) {
     case config::CRITEO_TSV: {
+      if (std::optional<std::string> bin = ConvertedBinaryFor(path)) {
+        LogInfo("data: reading " + *bin + ", the binary conversion of " + path);
+        BinaryOptions options;
+        options.slice = slice;
+        options.split = split;
+        return std::make_unique<BinarySource>(*bin, options);
+      }
       CriteoTsvOptions options;
       options.slice = slice;
       options.split = split;

@@ -215,6 +215,9 @@ EvalResult Trainer::Evaluate() {
     s.embedding->Forward(b, &emb, /*training=*/false);
     const Vec<float>& logits = s.model->Forward(b.dense, emb);
     for (int64_t i = 0; i < b.batch_size; ++i) {
+      // Exactly the first eval_samples samples of the split, so the planted
+      // optimum and repeated evaluations score the same samples.
+      if (tc.eval_samples() > 0 && static_cast<uint64_t>(b.first_sample + i) >= tc.eval_samples()) break;
       probs.push_back(1.0f / (1.0f + std::exp(-logits[i])));
       labels.push_back(b.labels[i]);
     }

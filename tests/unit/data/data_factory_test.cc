@@ -1,6 +1,8 @@
 #include "shardrec/data/data_factory.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -172,6 +174,47 @@ TEST(DataFactory, SyntheticReportsCardinalitiesAndEnds) {
   while (eval->Next(&b)) ++steps;
   EXPECT_EQ(steps, 3);  // 40, 40, 10
   EXPECT_EQ(b.batch_size, 10);
+}
+
+}  // namespace
+}  // namespace shardrec
+
+namespace shardrec {
+namespace {
+
+// Counts the rows an evaluation over `path` yields.
+int64_t EvalRows(const std::string& path) {
+  config::DataConfig c;
+  c.set_source(config::CRITEO_TSV);
+  c.set_train_path(path);
+  c.set_eval_path(path);
+  auto src = MakeEvalSource(c, 0, 1, 256);
+  Batch b;
+  int64_t rows = 0;
+  while (src->Next(&b)) rows += b.batch_size;
+  return rows;
+}
+
+TEST(DataFactory, ReadsTheConvertedBinaryWhenPresentNewerAndComplete) {
+  SHARDREC_REQUIRE_DATA(kSample);
+  const auto lines = testing::ReadLines(testing::DataDir() + "/" + kSample);
+  const std::string tsv = testing::TempPath("auto_bin.tsv");
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  testing::WriteFile(tsv, text);
+  ::unlink((tsv + ".bin").c_str());
+  EXPECT_EQ(EvalRows(tsv), 2199);
+  // A .bin made from only the first 50 lines: reading 50 rows proves the binary was used.
+  const std::string head = testing::TempPath("auto_bin_head.tsv");
+  std::string head_text;
+  for (int i = 0; i < 50; ++i) head_text += lines[i] + "\n";
+  testing::WriteFile(head, head_text);
+  ConvertTsvToBinary(head, tsv + ".bin", config::ERROR);
+  EXPECT_EQ(EvalRows(tsv), 50);
+  // Older than the TSV: ignored.
+  struct timespec times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (tsv + ".bin").c_str(), times, 0), 0);
+  EXPECT_EQ(EvalRows(tsv), 2199);
 }
 
 }  // namespace
