@@ -140,6 +140,12 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
       const int64_t r0 = static_cast<int64_t>(ps.row_begin()), r1 = static_cast<int64_t>(ps.row_end());
       const std::vector<int32_t>& lengths = batch.sparse[seg.feature].lengths;
       const std::vector<int64_t>& rows = feature_rows_[seg.feature];
+      if (r0 == 0 && static_cast<uint64_t>(r1) == tables_[seg.table].rows) {
+        // The shard holds every row (table- and column-wise): the bag goes as it is.
+        len_send[d].insert(len_send[d].end(), lengths.begin(), lengths.end());
+        row_send[d].insert(row_send[d].end(), rows.begin(), rows.end());
+        continue;
+      }
       size_t k = 0;
       for (int64_t b = 0; b < B; ++b) {
         int32_t n = 0;
