@@ -30,6 +30,12 @@ struct ShardedEmbeddingCollection::Saved {
   std::vector<std::vector<int32_t>> lengths_from;   // [src] per my segment, src_batch[src] lengths
   std::vector<std::vector<int64_t>> rows_from;      // [src] local rows in my shards, segment-major
   std::vector<std::vector<int32_t>> feature_lengths;  // [f] bag lengths of the local batch
+  // Buffers reused every step (clear() keeps capacity), so a step does not allocate.
+  std::vector<std::vector<int32_t>> len_send;
+  std::vector<std::vector<int64_t>> row_send;
+  std::vector<std::vector<float>> float_send, float_recv;
+  std::vector<std::vector<int64_t>> touched;  // [local shard] rows with a gradient, first-touch order
+  std::vector<std::vector<float>> acc;        // [local shard] their summed gradients
 };
 
 ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan,
@@ -132,8 +138,14 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   for (int f = 0; f < num_features(); ++f) sv.feature_lengths[f] = batch.sparse[f].lengths;
 
   // 1. Bucket ids by owning shard: per destination, per segment, B lengths then the rows.
-  std::vector<std::vector<int32_t>> len_send(world);
-  std::vector<std::vector<int64_t>> row_send(world);
+  std::vector<std::vector<int32_t>>& len_send = sv.len_send;
+  std::vector<std::vector<int64_t>>& row_send = sv.row_send;
+  len_send.resize(world);
+  row_send.resize(world);
+  for (int d = 0; d < world; ++d) {
+    len_send[d].clear();
+    row_send[d].clear();
+  }
   for (int d = 0; d < world; ++d) {
     for (const Segment& seg : segments_to_[d]) {
       const plan::Shard& ps = plan_.tables(seg.table).shards(seg.shard);
@@ -160,13 +172,17 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
     }
   }
   // 2. Exchange.
-  std::vector<std::vector<int32_t>> len_recv = AllToAll(*comm_, len_send);
-  std::vector<std::vector<int64_t>> row_recv = AllToAll(*comm_, row_send);
+  // Received straight into the step state: backward reads them again.
+  std::vector<std::vector<int32_t>>& len_recv = sv.lengths_from;
+  std::vector<std::vector<int64_t>>& row_recv = sv.rows_from;
+  AllToAll(*comm_, len_send, &len_recv);
+  AllToAll(*comm_, row_send, &row_recv);
   last_fwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_fwd_bytes_ += len_send[d].size() * 4 + row_send[d].size() * 8;
 
   // 3. Owners pool their rows per (source sample, segment).
-  std::vector<std::vector<float>> pooled_send(world);
+  std::vector<std::vector<float>>& pooled_send = sv.float_send;
+  pooled_send.resize(world);
   const std::vector<Segment>& mine = segments_to_[me];
   for (int s = 0; s < world; ++s) {
     const int64_t Bs = sv.src_batch[s];
@@ -197,13 +213,10 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
       out_off += static_cast<size_t>(Bs) * cols;
     }
   }
-  if (training) {
-    sv.lengths_from = std::move(len_recv);
-    sv.rows_from = std::move(row_recv);
-  }
 
   // 4. Partial sums back to the requesters.
-  std::vector<std::vector<float>> pooled_recv = AllToAll(*comm_, pooled_send);
+  std::vector<std::vector<float>>& pooled_recv = sv.float_recv;
+  AllToAll(*comm_, pooled_send, &pooled_recv);
   for (int s = 0; s < world; ++s) last_fwd_bytes_ += pooled_send[s].size() * 4;
 
   // 5. Requesters add each shard's partial sum into its columns.
@@ -274,7 +287,9 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
   const kernels::SparseHyper h = optimizer_.Hyper(step);
 
   // 1. Output gradients to the owners, in the same segment order as forward.
-  std::vector<std::vector<float>> grad_send(world);
+  std::vector<std::vector<float>>& grad_send = sv.float_send;
+  grad_send.resize(world);
+  for (auto& g : grad_send) g.clear();
   for (int d = 0; d < world; ++d) {
     for (const Segment& seg : segments_to_[d]) {
       const plan::Shard& ps = plan_.tables(seg.table).shards(seg.shard);
@@ -284,7 +299,8 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
       MatMap<float>(grad_send[d].data() + off, B, cols) = grads[seg.feature]->middleCols(c0, cols);
     }
   }
-  std::vector<std::vector<float>> grad_recv = AllToAll(*comm_, grad_send);
+  std::vector<std::vector<float>>& grad_recv = sv.float_recv;
+  AllToAll(*comm_, grad_send, &grad_recv);
   last_bwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_bwd_bytes_ += grad_send[d].size() * 4;
 
@@ -308,8 +324,14 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
     SR_CHECK(go == grad_recv[s].size()) << "rank " << s << " sent " << grad_recv[s].size()
                                         << " gradient floats, expected " << go;
   }
-  std::vector<std::vector<int64_t>> touched(shards_.size());
-  std::vector<std::vector<float>> acc(shards_.size());
+  std::vector<std::vector<int64_t>>& touched = sv.touched;
+  std::vector<std::vector<float>>& acc = sv.acc;
+  touched.resize(shards_.size());
+  acc.resize(shards_.size());
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    touched[i].clear();
+    acc[i].clear();
+  }
   for (size_t i = 0; i < mine.size(); ++i) {
     const Segment& seg = mine[i];
     const int local = LocalShardIndex(seg.table, seg.shard);

@@ -28,13 +28,4 @@ kernels::SparseHyper SparseOptimizer::Hyper(uint64_t step) const {
   return h;
 }
 
-void SparseOptimizer::Apply(const kernels::SparseHyper& h, float* weights, float* state, const float* grad,
-                            int cols) const {
-  switch (cfg_.type()) {
-    case config::SPARSE_SGD: kernels::SgdRow(weights, grad, cols, h); break;
-    case config::ROWWISE_ADAGRAD: kernels::RowwiseAdagradRow(weights, state, grad, cols, h); break;
-    case config::SPARSE_ADAM: kernels::AdamRow(weights, state, state + cols, grad, cols, h); break;
-  }
-}
-
 }  // namespace shardrec

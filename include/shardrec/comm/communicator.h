@@ -73,29 +73,38 @@ T AllReduceScalar(Communicator& c, T v, ReduceOp op) {
   return v;
 }
 
-// Typed all-to-all: send[d] goes to rank d; returns recv[s] from rank s.
+// Typed all-to-all: send[d] goes to rank d; (*recv)[s] receives what rank s
+// sent here. Reuses the capacity of *recv and of per-thread staging buffers,
+// so a training loop that calls it every step does not allocate.
 template <typename T>
-std::vector<std::vector<T>> AllToAll(Communicator& c, const std::vector<std::vector<T>>& send) {
-  std::vector<size_t> send_bytes(send.size());
+void AllToAll(Communicator& c, const std::vector<std::vector<T>>& send, std::vector<std::vector<T>>* recv) {
+  thread_local std::vector<char> flat, staged;
+  thread_local std::vector<size_t> send_bytes, recv_bytes;
+  send_bytes.resize(send.size());
   size_t total = 0;
-  for (size_t d = 0; d < send.size(); ++d) total += send[d].size();
-  std::vector<T> flat;
-  flat.reserve(total);
+  for (size_t d = 0; d < send.size(); ++d) total += send[d].size() * sizeof(T);
+  flat.resize(total);
+  size_t off = 0;
   for (size_t d = 0; d < send.size(); ++d) {
     send_bytes[d] = send[d].size() * sizeof(T);
-    flat.insert(flat.end(), send[d].begin(), send[d].end());
+    if (send_bytes[d] > 0) std::memcpy(flat.data() + off, send[d].data(), send_bytes[d]);
+    off += send_bytes[d];
   }
-  std::vector<char> recv;
-  std::vector<size_t> recv_bytes;
-  c.AllToAllV(flat.data(), send_bytes, &recv, &recv_bytes);
-  std::vector<std::vector<T>> out(recv_bytes.size());
-  size_t off = 0;
+  c.AllToAllV(flat.data(), send_bytes, &staged, &recv_bytes);
+  recv->resize(recv_bytes.size());
+  off = 0;
   for (size_t s = 0; s < recv_bytes.size(); ++s) {
-    out[s].resize(recv_bytes[s] / sizeof(T));
-    if (recv_bytes[s] > 0) std::memcpy(out[s].data(), recv.data() + off, recv_bytes[s]);
+    (*recv)[s].resize(recv_bytes[s] / sizeof(T));
+    if (recv_bytes[s] > 0) std::memcpy((*recv)[s].data(), staged.data() + off, recv_bytes[s]);
     off += recv_bytes[s];
   }
-  return out;
+}
+
+template <typename T>
+std::vector<std::vector<T>> AllToAll(Communicator& c, const std::vector<std::vector<T>>& send) {
+  std::vector<std::vector<T>> recv;
+  AllToAll(c, send, &recv);
+  return recv;
 }
 
 // Typed variable all-gather: the concatenation of every rank's vector, in rank order.

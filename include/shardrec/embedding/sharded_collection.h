@@ -37,7 +37,8 @@ class ShardedEmbeddingCollection {
   ~ShardedEmbeddingCollection();
 
   // Pools every feature of this rank's batch: out[f] is batch_size x dim of f's table.
-  // With `training`, keeps what BackwardAndUpdate needs. Collective.
+  // `training` marks a lookup that BackwardAndUpdate will follow (evaluation passes
+  // false); the step state is kept either way. Collective.
   void Forward(const Batch& batch, std::vector<MatF>* out, bool training);
 
   // grads[f] = dLoss/d out[f] from the last training Forward. Sends gradients to

@@ -20,8 +20,15 @@ class SparseOptimizer {
   float InitialState() const;
   // Hyper-parameters for one step (`step` is 0-based; it sets Adam's bias correction).
   kernels::SparseHyper Hyper(uint64_t step) const;
-  // Updates one row in place.
-  void Apply(const kernels::SparseHyper& h, float* weights, float* state, const float* grad, int cols) const;
+  // Updates one row in place. Inline: it runs once per touched row, and the
+  // compiler hoists the switch out of the caller's loop.
+  void Apply(const kernels::SparseHyper& h, float* weights, float* state, const float* grad, int cols) const {
+    switch (cfg_.type()) {
+      case config::SPARSE_SGD: kernels::SgdRow(weights, grad, cols, h); break;
+      case config::ROWWISE_ADAGRAD: kernels::RowwiseAdagradRow(weights, state, grad, cols, h); break;
+      case config::SPARSE_ADAM: kernels::AdamRow(weights, state, state + cols, grad, cols, h); break;
+    }
+  }
 
  private:
   config::SparseOptimizerConfig cfg_;
