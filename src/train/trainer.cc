@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <thread>
 
 #include "shardrec/config/config.h"
 #include "shardrec/core/error.h"
@@ -166,8 +167,16 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
       << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
 
   // Threads: the configured count, else this node's cores shared among its ranks.
+  // omp_get_num_procs() counts the CPUs this process may run on (its affinity
+  // mask); the node's count tells whether a launcher pinned us to fewer.
+  const int usable = omp_get_num_procs();
+  const int node_cpus = static_cast<int>(std::thread::hardware_concurrency());
   int threads = static_cast<int>(tc.threads());
-  if (threads == 0) threads = std::max(1, omp_get_num_procs() / std::max(1, comm->local_size()));
+  if (threads == 0) threads = std::max(1, std::min(usable, node_cpus / std::max(1, comm->local_size())));
+  if (usable < node_cpus / std::max(1, comm->local_size())) {
+    LogWarn(Str("this rank may use ", usable, " of the node's ", node_cpus, " CPUs (the launcher bound it); with ",
+                comm->local_size(), " rank(s) per node, pass `--bind-to none` to mpirun to use them all"));
+  }
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
 

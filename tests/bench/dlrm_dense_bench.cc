@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   config::DlrmConfig c;
   for (int w : {512, 256, 64, 16}) c.add_bottom_mlp(w);
   for (int w : {512, 256, 1}) c.add_top_mlp(w);
-  const int B = 1024, F = 26, D = 16;
+  const int B = argc > 3 ? std::atoi(argv[3]) : 1024, F = 26, D = 16;
   Dlrm<float> model(c, 13, F, D, 1);
   CounterRng rng(1, 2, 3);
   Mat<float> dense(B, 13);
