@@ -110,6 +110,34 @@ std::string ResolveDataPath(const std::string& path, const std::string& data_roo
   return path;
 }
 
+DataShape DescribeData(const config::DataConfig& config) {
+  DataShape shape;
+  switch (config.source()) {
+    case config::SYNTHETIC: {
+      const SyntheticModel model(config.synthetic());
+      shape.num_dense = model.num_dense();
+      shape.num_sparse = model.num_sparse();
+      shape.cardinalities = model.cardinalities();
+      break;
+    }
+    case config::CRITEO_TSV:
+      shape.num_dense = kCriteoNumDense;
+      shape.num_sparse = kCriteoNumSparse;
+      shape.cardinalities.assign(kCriteoNumSparse, 0);
+      break;
+    case config::BINARY: {
+      const BinaryFileInfo info =
+          ReadBinaryFileInfo(ResolveExisting("train_path", config.train_path(), config.data_root()));
+      shape.num_dense = static_cast<int>(info.header.num_dense());
+      shape.num_sparse = static_cast<int>(info.header.num_sparse());
+      shape.cardinalities.assign(info.header.distinct_ids().begin(), info.header.distinct_ids().end());
+      shape.cardinalities.resize(shape.num_sparse, 0);
+      break;
+    }
+  }
+  return shape;
+}
+
 std::unique_ptr<SampleSource> MakeTrainSource(const config::DataConfig& config, int rank, int world,
                                               uint64_t global_batch, uint64_t start_step) {
   const SliceSpec slice = MakeSlice(rank, world, global_batch, start_step, /*repeat=*/true);

@@ -55,7 +55,6 @@ Batch EmptyBatch(int num_dense, int num_sparse) {
 struct Trainer::Impl {
   config::ExperimentConfig cfg;
   Communicator* comm;
-  std::unique_ptr<SampleSource> probe;  // for the data's shape
   int num_dense = 0, num_sparse = 0, emb_dim = 0;
   std::unique_ptr<ShardedEmbeddingCollection> embedding;
   std::unique_ptr<Dlrm<float>> model;
@@ -180,10 +179,10 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
 
-  s.probe = MakeEvalSource(cfg.data(), comm->rank(), comm->size(), tc.global_batch_size());
-  s.num_dense = s.probe->num_dense();
-  s.num_sparse = s.probe->num_sparse();
-  std::vector<TableSpec> tables = ResolveTables(cfg.embedding(), s.num_sparse, s.probe->cardinalities());
+  const DataShape shape = DescribeData(cfg.data());
+  s.num_dense = shape.num_dense;
+  s.num_sparse = shape.num_sparse;
+  std::vector<TableSpec> tables = ResolveTables(cfg.embedding(), s.num_sparse, shape.cardinalities);
   s.emb_dim = tables.empty() ? 0 : tables[0].dim;
   for (const TableSpec& t : tables) {
     SR_CHECK(t.dim == s.emb_dim) << "embedding.tables: DLRM needs one embedding width, table '" << t.name << "' has "

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config.pb.h"
 #include "shardrec/data/source.h"
@@ -15,6 +16,15 @@ namespace shardrec {
 // $SHARDREC_DATA_DIR when set, else against the working directory. Absolute
 // paths are returned unchanged.
 std::string ResolveDataPath(const std::string& path, const std::string& data_root);
+
+// The shape of the configured data, read from the config or a file header
+// without reading samples: what a model needs to build its tables and layers.
+struct DataShape {
+  int num_dense = 0;
+  int num_sparse = 0;
+  std::vector<uint64_t> cardinalities;  // per categorical feature, 0 when unknown
+};
+DataShape DescribeData(const config::DataConfig& config);
 
 // The training stream (repeats forever), positioned at global batch
 // `start_step` so a resumed run continues on exactly the batch it would have
