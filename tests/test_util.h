@@ -7,6 +7,8 @@
 #include <string>
 #include <sys/stat.h>
 
+#include "shardrec/core/error.h"
+
 namespace shardrec::testing {
 
 // ../shared/data (or $SHARDREC_DATA_DIR), or "" when absent.
@@ -18,6 +20,19 @@ inline std::string DataDir() {
 }
 
 inline std::string SourceDir() { return SHARDREC_SOURCE_DIR; }
+
+// The message of the shardrec::Error that fn throws; a test failure (and "")
+// when it throws none.
+template <typename F>
+std::string ErrorOf(F&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a shardrec::Error";
+  return "";
+}
 
 }  // namespace shardrec::testing
 

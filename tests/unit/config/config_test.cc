@@ -20,23 +20,12 @@ namespace {
 
 using google::protobuf::util::MessageDifferencer;
 
-template <typename F>
-std::string ErrorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a shardrec::Error";
-  return "";
-}
-
 ExperimentConfig Load(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
   return LoadConfigFromString(yaml, "configs/x.yaml", overrides);
 }
 
 std::string LoadError(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
-  return ErrorOf([&] { Load(yaml, overrides); });
+  return testing::ErrorOf([&] { Load(yaml, overrides); });
 }
 
 std::vector<uint64_t> U64(const google::protobuf::RepeatedField<uint64_t>& r) { return {r.begin(), r.end()}; }
@@ -167,10 +156,10 @@ TEST(ConfigLoad, ReadsFileAndNamesItInErrors) {
     std::ofstream out(path);
     out << "train:\n  stesp: 7\n";
   }
-  EXPECT_EQ(ErrorOf([&] { LoadConfig(path, {}); }),
+  EXPECT_EQ(testing::ErrorOf([&] { LoadConfig(path, {}); }),
             "unknown key 'train.stesp' (" + path + " line 2); did you mean 'train.steps'?");
   std::remove(path.c_str());
-  EXPECT_EQ(ErrorOf([] { LoadConfig("/nonexistent/shardrec.yaml", {}); }),
+  EXPECT_EQ(testing::ErrorOf([] { LoadConfig("/nonexistent/shardrec.yaml", {}); }),
             "cannot read config file '/nonexistent/shardrec.yaml': No such file or directory");
 }
 
@@ -269,11 +258,11 @@ TEST(ConfigErrors, OutOfRange) {
 TEST(ConfigErrors, ValidateChecksProgrammaticConfigs) {
   ExperimentConfig c = DefaultConfig();
   c.mutable_train()->set_steps(0);
-  EXPECT_EQ(ErrorOf([&] { Validate(c); }), "train.steps = 0 is out of range: must be >= 1");
+  EXPECT_EQ(testing::ErrorOf([&] { Validate(c); }), "train.steps = 0 is out of range: must be >= 1");
   c = DefaultConfig();
   c.mutable_optimizer()->set_lr(-0.5);
   c.mutable_data()->set_eval_holdout_every(1);
-  EXPECT_EQ(ErrorOf([&] { Validate(c); }),
+  EXPECT_EQ(testing::ErrorOf([&] { Validate(c); }),
             "data.eval_holdout_every = 1 is out of range: must be >= 2\n"
             "optimizer.lr = -0.5 is out of range: must be > 0");
 }

@@ -63,16 +63,6 @@ const std::string& SampleBinary() {
   return path;
 }
 
-std::string ExpectError(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no shardrec::Error thrown";
-  return "";
-}
-
 TEST(BinaryFormat, ConvertedSampleReadsLikeTheTsv) {
   SHARDREC_REQUIRE_DATA(kSample);
   const BinaryFileInfo info = ReadBinaryFileInfo(SampleBinary());
@@ -170,7 +160,7 @@ TEST(BinaryFormat, ConverterSkipRecordsCountsInHeader) {
 
   // Under ERROR the same input fails on line 11 and leaves nothing behind.
   const std::string out2 = TempPath("out2.bin");
-  const std::string msg = ExpectError([&] { ConvertTsvToBinary(in, out2, config::ERROR); });
+  const std::string msg = testing::ErrorOf([&] { ConvertTsvToBinary(in, out2, config::ERROR); });
   EXPECT_EQ(msg.rfind(in + ":11: expected 40 tab-separated fields, got 3", 0), 0u) << msg;
   EXPECT_FALSE(Exists(out2));
   EXPECT_FALSE(Exists(out2 + ".partial"));
@@ -211,10 +201,10 @@ TEST(BinaryFormat, CorruptFilesAreRejectedWithTheReason) {
   const std::string path = TempPath("corrupt.bin");
   auto reject = [&](const std::string& bytes, const std::string& fragment) {
     WriteFile(path, bytes);
-    const std::string msg = ExpectError([&] { ReadBinaryFileInfo(path); });
+    const std::string msg = testing::ErrorOf([&] { ReadBinaryFileInfo(path); });
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
     EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
-    const std::string msg2 = ExpectError([&] { BinSource(path, 0, 1, 4, false); });
+    const std::string msg2 = testing::ErrorOf([&] { BinSource(path, 0, 1, 4, false); });
     EXPECT_NE(msg2.find(fragment), std::string::npos) << msg2;
   };
   std::string bad_magic = good;
@@ -257,7 +247,7 @@ TEST(BinaryFormat, CorruptFilesAreRejectedWithTheReason) {
   WriteFile(path, bad_label);
   auto src = BinSource(path, 0, 1, 8, false);
   Batch b;
-  const std::string msg = ExpectError([&] { src->Next(&b); });
+  const std::string msg = testing::ErrorOf([&] { src->Next(&b); });
   EXPECT_NE(msg.find(path + ": corrupt record 3: label 0.5 is not 0 or 1"), std::string::npos) << msg;
   std::remove(path.c_str());
 }

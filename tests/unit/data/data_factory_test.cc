@@ -65,22 +65,12 @@ config::DataConfig TsvData() {
   return c;
 }
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no shardrec::Error thrown";
-  return "";
-}
-
 TEST(DataFactory, GlobalBatchMustDivideByWorld) {
   const auto c = SyntheticData();
-  const std::string msg = ErrorOf([&] { MakeTrainSource(c, 0, 3, 64, 0); });
+  const std::string msg = testing::ErrorOf([&] { MakeTrainSource(c, 0, 3, 64, 0); });
   EXPECT_NE(msg.find("global batch size 64 does not divide by the 3 ranks"), std::string::npos) << msg;
-  EXPECT_NE(ErrorOf([&] { MakeEvalSource(c, 1, 3, 100); }).find("does not divide"), std::string::npos);
-  EXPECT_NE(ErrorOf([&] { MakeTrainSource(c, 3, 3, 99, 0); }).find("rank 3 is outside 0..2"), std::string::npos);
+  EXPECT_NE(testing::ErrorOf([&] { MakeEvalSource(c, 1, 3, 100); }).find("does not divide"), std::string::npos);
+  EXPECT_NE(testing::ErrorOf([&] { MakeTrainSource(c, 3, 3, 99, 0); }).find("rank 3 is outside 0..2"), std::string::npos);
   EXPECT_NO_THROW(MakeTrainSource(c, 2, 3, 99, 0));
 }
 
@@ -109,11 +99,11 @@ TEST(DataFactory, FindsFilesThroughDataRootOrEnvironment) {
     ASSERT_TRUE(MakeTrainSource(c, 0, 1, 8, 0)->Next(&b));
   }
   ScopedEnv env("SHARDREC_DATA_DIR", "/nonexistent-dir");
-  const std::string msg = ErrorOf([&] { MakeTrainSource(c, 0, 1, 8, 0); });
+  const std::string msg = testing::ErrorOf([&] { MakeTrainSource(c, 0, 1, 8, 0); });
   EXPECT_NE(msg.find("train_path '" + std::string(kSample) + "' (resolved to '/nonexistent-dir/"), std::string::npos)
       << msg;
   c.set_train_path("");
-  EXPECT_NE(ErrorOf([&] { MakeEvalSource(c, 0, 1, 8); }).find("train_path is empty"), std::string::npos);
+  EXPECT_NE(testing::ErrorOf([&] { MakeEvalSource(c, 0, 1, 8); }).find("train_path is empty"), std::string::npos);
 }
 
 void ExpectStartStepMatches(const config::DataConfig& c, uint64_t g, int world, uint64_t start) {
