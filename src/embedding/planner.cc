@@ -44,7 +44,9 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
   std::vector<double> bytes(tables.size()), lookups(tables.size());
   for (size_t t = 0; t < tables.size(); ++t) {
     const TableSpec& ts = tables[t];
-    bytes[t] = 4.0 * static_cast<double>(ts.rows) * (ts.dim + OptimizerStateFloatsPerRow(opt, ts.dim));
+    // A compressed table's budget is 1/CR of the full table.
+    const double cr = ts.compressed() ? ts.compression.compression_ratio() : 1.0;
+    bytes[t] = 4.0 * static_cast<double>(ts.rows) * (ts.dim + OptimizerStateFloatsPerRow(opt, ts.dim)) / cr;
     double ids = 0.0;
     for (int f : ts.features) ids += f < static_cast<int>(avg_ids_per_sample.size()) ? avg_ids_per_sample[f] : 1.0;
     lookups[t] = ids * ts.dim;
@@ -58,7 +60,7 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
     const TableSpec& ts = tables[t];
     if (ts.sharding != config::AUTO) {
       type[t] = ts.sharding;
-    } else if (ts.rows <= cfg.data_parallel_max_rows()) {
+    } else if (ts.rows <= cfg.data_parallel_max_rows() && !ts.compressed()) {
       type[t] = config::DATA_PARALLEL;
     } else if (world > 1 && ts.rows >= cfg.row_wise_min_rows()) {
       type[t] = config::ROW_WISE;
@@ -71,7 +73,8 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
   std::vector<double> load(world, 0.0);
   for (size_t t = 0; t < tables.size(); ++t) {
     if (type[t] == config::ROW_WISE) {
-      for (int r = 0; r < world; ++r) load[r] += (bytes[t] / total_bytes + lookups[t] / total_lookups) / world;
+      const int k = tables[t].row_shards > 0 ? tables[t].row_shards : world;
+      for (int i = 0; i < k; ++i) load[i % world] += (bytes[t] / total_bytes + lookups[t] / total_lookups) / k;
     } else if (type[t] == config::DATA_PARALLEL) {
       for (int r = 0; r < world; ++r) load[r] += bytes[t] / total_bytes;
     }
@@ -137,11 +140,14 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
     tp->set_est_bytes(bytes[t] * (type[t] == config::DATA_PARALLEL ? world : 1));
     tp->set_est_lookups(lookups[t] / ts.dim);
     switch (type[t]) {
-      case config::ROW_WISE:
-        for (int r = 0; r < world; ++r) {
-          AddShard(tp, r, ts.rows * r / world, ts.rows * (r + 1) / world, 0, ts.dim);
+      case config::ROW_WISE: {
+        // K contiguous row ranges (compressed tables: K id-hash partitions), round-robin over ranks.
+        const uint64_t k = ts.row_shards > 0 ? static_cast<uint64_t>(ts.row_shards) : static_cast<uint64_t>(world);
+        for (uint64_t i = 0; i < k; ++i) {
+          AddShard(tp, static_cast<int>(i % world), ts.rows * i / k, ts.rows * (i + 1) / k, 0, ts.dim);
         }
         break;
+      }
       case config::DATA_PARALLEL:
         for (int r = 0; r < world; ++r) AddShard(tp, r, 0, ts.rows, 0, ts.dim);
         break;
@@ -175,6 +181,9 @@ void ValidatePlan(const plan::ShardingPlan& plan, const std::vector<TableSpec>& 
                static_cast<int>(s.col_end()) <= ts.dim)
           << "table '" << ts.name << "': bad shard bounds";
     }
+    SR_CHECK(!ts.compressed() || tp.type() == config::TABLE_WISE || tp.type() == config::ROW_WISE)
+        << "table '" << ts.name << "': a compressed table must be TABLE_WISE or ROW_WISE, not "
+        << config::ShardingType_Name(tp.type());
     if (tp.type() == config::DATA_PARALLEL) {
       SR_CHECK(tp.shards_size() == world) << "table '" << ts.name << "': a replicated table needs one shard per rank";
       continue;

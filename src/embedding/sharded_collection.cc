@@ -30,6 +30,11 @@ struct ShardedEmbeddingCollection::Saved {
   std::vector<std::vector<int32_t>> lengths_from;   // [src] per my segment, src_batch[src] lengths
   std::vector<std::vector<int64_t>> rows_from;      // [src] local rows in my shards, segment-major
   std::vector<std::vector<int32_t>> feature_lengths;  // [f] bag lengths of the local batch
+  // Owner side: what the received ids resolve to. Physical rows per sample
+  // and the rows themselves, per source, segment-major like the ids (for FULL
+  // tables a copy of the ids; compressed storages may read two rows per id).
+  std::vector<std::vector<int32_t>> phys_lengths;
+  std::vector<std::vector<int64_t>> phys_rows;
   // Buffers reused every step (clear() keeps capacity), so a step does not allocate.
   std::vector<std::vector<int32_t>> len_send;
   std::vector<std::vector<int64_t>> row_send;
@@ -58,12 +63,17 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
   for (size_t t = 0; t < tables_.size(); ++t)
     for (int f : tables_[t].features) feature_table_[f] = static_cast<int>(t);
 
+  for (const TableSpec& t : tables_) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a of the name: stable across runs and ranks
+    for (unsigned char c : t.name) h = (h ^ c) * 1099511628211ull;
+    table_salt_.push_back(Mix64(h));
+    any_adaptive_ = any_adaptive_ || t.compression.storage() == config::CompressionConfig::CAFE ||
+                    t.compression.storage() == config::CompressionConfig::CAFE_MULTILEVEL;
+  }
   local_shard_of_.resize(tables_.size());
-  row_shard_begin_.resize(tables_.size());
   for (size_t t = 0; t < tables_.size(); ++t) {
     const plan::TablePlan& tp = plan_.tables(static_cast<int>(t));
     local_shard_of_[t].assign(tp.shards_size(), -1);
-    for (int s = 0; s < tp.shards_size(); ++s) row_shard_begin_[t].push_back(tp.shards(s).row_begin());
     for (int s = 0; s < tp.shards_size(); ++s) {
       const plan::Shard& ps = tp.shards(s);
       if (ps.rank() != me) continue;
@@ -75,6 +85,18 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
       sh.col_begin = static_cast<int>(ps.col_begin());
       sh.col_end = static_cast<int>(ps.col_end());
       sh.state_per_row = optimizer_.StateFloatsPerRow(sh.cols());
+      // Compressed storages get their own salt per shard, so row shards hash independently.
+      sh.storage = MakeRowStorage(tables_[t].compression, sh.row_end - sh.row_begin, tables_[t].dim, transform_,
+                                  Hash3(seed, TableSalt(static_cast<int>(t)), static_cast<uint64_t>(s)));
+      sh.num_rows = sh.storage ? static_cast<int64_t>(sh.storage->physical_rows())
+                               : static_cast<int64_t>(sh.row_end - sh.row_begin);
+      if (sh.storage) {
+        LogAll(Str("table '", tables_[t].name, "' shard ", s, ": ", sh.storage->Describe(), "; budget ",
+                   4.0 * tables_[t].dim * static_cast<double>(sh.row_end - sh.row_begin) /
+                           tables_[t].compression.compression_ratio() / 1e6,
+                   " MB, allocated ", (4.0 * sh.num_rows * sh.cols() + sh.storage->ExtraBytes()) / 1e6,
+                   " MB (+ optimizer state ", 4.0 * sh.num_rows * sh.state_per_row / 1e6, " MB)"));
+      }
       sh.weights.resize(static_cast<size_t>(sh.rows()) * sh.cols());
       sh.state.assign(static_cast<size_t>(sh.rows()) * sh.state_per_row, optimizer_.InitialState());
       sh.slot_of_row.assign(static_cast<size_t>(sh.rows()), -1);
@@ -82,7 +104,9 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
                                                : static_cast<float>(std::sqrt(1.0 / static_cast<double>(tp.rows())));
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < sh.rows(); ++r) {
-        InitRow(seed, tables_[t].name, sh.row_begin + r, tables_[t].dim, sh.col_begin, sh.col_end, scale, sh.row(r));
+        // FULL rows start from their logical row; physical rows of a compressed shard from their index.
+        const uint64_t key = sh.storage ? Hash3(seed, static_cast<uint64_t>(s), static_cast<uint64_t>(r)) : sh.row_begin + r;
+        InitRow(seed, tables_[t].name, key, tables_[t].dim, sh.col_begin, sh.col_end, scale, sh.row(r));
       }
       local_shard_of_[t][s] = static_cast<int>(shards_.size());
       shards_.push_back(std::move(sh));
@@ -116,11 +140,16 @@ void ShardedEmbeddingCollection::MapFeatureRows(const Batch& batch) {
     const JaggedIds& ids = batch.sparse[f];
     SR_CHECK(static_cast<int64_t>(ids.lengths.size()) == batch.batch_size)
         << "feature " << f << ": " << ids.lengths.size() << " bag lengths for a batch of " << batch.batch_size;
-    const uint64_t rows = tables_[feature_table_[f]].rows;
+    const TableSpec& table = tables_[feature_table_[f]];
     std::vector<int64_t>& out = feature_rows_[f];
     out.resize(ids.values.size());
+    if (table.compressed()) {
+      // Compressed storages map raw ids themselves, at the owner.
+      std::memcpy(out.data(), ids.values.data(), ids.values.size() * sizeof(uint64_t));
+      continue;
+    }
     for (size_t i = 0; i < ids.values.size(); ++i) {
-      out[i] = static_cast<int64_t>(MapIdToRow(ids.values[i], rows, transform_));
+      out[i] = static_cast<int64_t>(MapIdToRow(ids.values[i], table.rows, transform_));
     }
   }
 }
@@ -158,11 +187,21 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
         row_send[d].insert(row_send[d].end(), rows.begin(), rows.end());
         continue;
       }
+      const bool by_hash = tables_[seg.table].compressed();
+      const uint64_t num_shards = static_cast<uint64_t>(plan_.tables(seg.table).shards_size());
+      const uint64_t salt = TableSalt(seg.table);
       size_t k = 0;
       for (int64_t b = 0; b < B; ++b) {
         int32_t n = 0;
         for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
-          if (rows[k] >= r0 && rows[k] < r1) {
+          if (by_hash) {
+            // Row shards of a compressed table partition the ids by hash; each
+            // shard's storage maps its ids to its own rows.
+            if (Mix64(static_cast<uint64_t>(rows[k]) ^ salt) % num_shards == static_cast<uint64_t>(seg.shard)) {
+              row_send[d].push_back(rows[k]);
+              ++n;
+            }
+          } else if (rows[k] >= r0 && rows[k] < r1) {
             row_send[d].push_back(rows[k] - r0);
             ++n;
           }
@@ -180,7 +219,8 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   last_fwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_fwd_bytes_ += len_send[d].size() * 4 + row_send[d].size() * 8;
 
-  // 3. Owners pool their rows per (source sample, segment).
+  // 3. Owners resolve ids to physical rows and pool them per (source sample, segment).
+  ResolveReceived();
   std::vector<std::vector<float>>& pooled_send = sv.float_send;
   pooled_send.resize(world);
   const std::vector<Segment>& mine = segments_to_[me];
@@ -189,17 +229,14 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
     size_t total = 0;
     for (const Segment& seg : mine) total += static_cast<size_t>(Bs) * shards_[LocalShardIndex(seg.table, seg.shard)].cols();
     pooled_send[s].resize(total);
-    SR_CHECK(len_recv[s].size() == mine.size() * static_cast<size_t>(Bs))
-        << "rank " << s << " sent " << len_recv[s].size() << " bag lengths, expected " << mine.size() * Bs;
     size_t len_off = 0, row_off = 0, out_off = 0;
     for (const Segment& seg : mine) {
       const EmbeddingShard& sh = shards_[LocalShardIndex(seg.table, seg.shard)];
       const int cols = sh.cols();
-      const int32_t* lengths = len_recv[s].data() + len_off;
+      const int32_t* lengths = sv.phys_lengths[s].data() + len_off;
       std::vector<size_t> starts(Bs + 1, 0);
       for (int64_t b = 0; b < Bs; ++b) starts[b + 1] = starts[b] + lengths[b];
-      SR_CHECK(row_off + starts[Bs] <= row_recv[s].size()) << "rank " << s << " sent too few ids";
-      const int64_t* rows = row_recv[s].data() + row_off;
+      const int64_t* rows = sv.phys_rows[s].data() + row_off;
       float* dst = pooled_send[s].data() + out_off;
       const int64_t n_ids = static_cast<int64_t>(starts[Bs]);
 #pragma omp parallel for schedule(static)
@@ -240,6 +277,50 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
     const std::vector<int32_t>& lengths = batch.sparse[f].lengths;
     for (int64_t b = 0; b < B; ++b)
       if (lengths[b] > 0) (*out)[f].row(b) /= static_cast<float>(lengths[b]);
+  }
+}
+
+void ShardedEmbeddingCollection::ResolveReceived() {
+  Saved& sv = *saved_;
+  const int world = comm_->size();
+  const std::vector<Segment>& mine = segments_to_[comm_->rank()];
+  sv.phys_lengths.resize(world);
+  sv.phys_rows.resize(world);
+  int64_t resolved[RowStorage::kMaxRowsPerId];
+  for (int s = 0; s < world; ++s) {
+    const int64_t Bs = sv.src_batch[s];
+    SR_CHECK(sv.lengths_from[s].size() == mine.size() * static_cast<size_t>(Bs))
+        << "rank " << s << " sent " << sv.lengths_from[s].size() << " bag lengths, expected " << mine.size() * Bs;
+    std::vector<int32_t>& pl = sv.phys_lengths[s];
+    std::vector<int64_t>& pr = sv.phys_rows[s];
+    pl.clear();
+    pr.clear();
+    size_t lo = 0, ro = 0;
+    for (const Segment& seg : mine) {
+      const EmbeddingShard& sh = shards_[LocalShardIndex(seg.table, seg.shard)];
+      const int32_t* lengths = sv.lengths_from[s].data() + lo;
+      size_t n_ids = 0;
+      for (int64_t b = 0; b < Bs; ++b) n_ids += static_cast<size_t>(lengths[b]);
+      SR_CHECK(ro + n_ids <= sv.rows_from[s].size()) << "rank " << s << " sent too few ids";
+      const int64_t* ids = sv.rows_from[s].data() + ro;
+      if (sh.storage == nullptr) {
+        pl.insert(pl.end(), lengths, lengths + Bs);
+        pr.insert(pr.end(), ids, ids + n_ids);
+      } else {
+        size_t k = 0;
+        for (int64_t b = 0; b < Bs; ++b) {
+          int32_t n = 0;
+          for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
+            const int m = sh.storage->Resolve(static_cast<uint64_t>(ids[k]), resolved);
+            pr.insert(pr.end(), resolved, resolved + m);
+            n += m;
+          }
+          pl.push_back(n);
+        }
+      }
+      lo += static_cast<size_t>(Bs);
+      ro += n_ids;
+    }
   }
 }
 
@@ -309,15 +390,20 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
   //    are bitwise independent of the number of ranks.
   const std::vector<Segment>& mine = segments_to_[me];
   // Offsets of each (source, segment) block in the received buffers.
-  std::vector<std::vector<size_t>> len_off(world), row_off(world), grad_off(world);
+  // Lengths are per sample; ids index rows_from, rows index phys_rows.
+  std::vector<std::vector<size_t>> len_off(world), id_off(world), row_off(world), grad_off(world);
   for (int s = 0; s < world; ++s) {
-    size_t lo = 0, ro = 0, go = 0;
+    size_t lo = 0, io = 0, ro = 0, go = 0;
     for (const Segment& seg : mine) {
       len_off[s].push_back(lo);
+      id_off[s].push_back(io);
       row_off[s].push_back(ro);
       grad_off[s].push_back(go);
       const int64_t Bs = sv.src_batch[s];
-      for (int64_t b = 0; b < Bs; ++b) ro += sv.lengths_from[s][lo + b];
+      for (int64_t b = 0; b < Bs; ++b) {
+        io += sv.lengths_from[s][lo + b];
+        ro += sv.phys_lengths[s][lo + b];
+      }
       lo += Bs;
       go += static_cast<size_t>(Bs) * shards_[LocalShardIndex(seg.table, seg.shard)].cols();
     }
@@ -338,10 +424,10 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
     EmbeddingShard& sh = shards_[local];
     const int cols = sh.cols();
     for (int s = 0; s < world; ++s) {
-      const int32_t* lengths = sv.lengths_from[s].data() + len_off[s][i];
-      const int64_t* rows = sv.rows_from[s].data() + row_off[s][i];
+      const int32_t* lengths = sv.phys_lengths[s].data() + len_off[s][i];
+      const int64_t* rows = sv.phys_rows[s].data() + row_off[s][i];
       const float* g = grad_recv[s].data() + grad_off[s][i];
-      const size_t n_ids = (i + 1 < mine.size() ? row_off[s][i + 1] : sv.rows_from[s].size()) - row_off[s][i];
+      const size_t n_ids = (i + 1 < mine.size() ? row_off[s][i + 1] : sv.phys_rows[s].size()) - row_off[s][i];
       size_t k = 0;
       for (int64_t b = 0; b < sv.src_batch[s]; ++b) {
         for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
@@ -357,10 +443,82 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
       }
     }
   }
+  if (any_adaptive_) ObserveAdaptive(grad_recv, len_off, id_off, grad_off);
   for (size_t local = 0; local < shards_.size(); ++local) {
     if (!touched[local].empty()) ApplyDeduplicated(shards_[local], touched[local], acc[local], h);
   }
   ReplicatedBackward(grads_in, h);
+}
+
+void ShardedEmbeddingCollection::ObserveAdaptive(const std::vector<std::vector<float>>& grad_recv,
+                                                 const std::vector<std::vector<size_t>>& len_off,
+                                                 const std::vector<std::vector<size_t>>& id_off,
+                                                 const std::vector<std::vector<size_t>>& grad_off) {
+  Saved& sv = *saved_;
+  const int world = comm_->size();
+  const std::vector<Segment>& mine = segments_to_[comm_->rank()];
+  auto adaptive = [&](const Segment& seg) {
+    const EmbeddingShard& sh = shards_[LocalShardIndex(seg.table, seg.shard)];
+    return sh.storage != nullptr && sh.storage->adaptive();
+  };
+  // An occurrence's importance is its gradient row's L2 norm (or 1), scaled
+  // so its mean over the feature's occurrences in the global batch is 1. The
+  // sums are all-reduced, so every rank joins, adaptive shards or not.
+  std::vector<double> stats(2 * static_cast<size_t>(num_features()), 0.0);
+  std::vector<std::vector<std::vector<float>>> norm(mine.size(), std::vector<std::vector<float>>(world));
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (!adaptive(mine[i])) continue;
+    const EmbeddingShard& sh = shards_[LocalShardIndex(mine[i].table, mine[i].shard)];
+    const bool by_norm = sh.storage->importance_kind() == config::GRADIENT_NORM;
+    const int cols = sh.cols();
+    for (int s = 0; s < world; ++s) {
+      const int32_t* lengths = sv.lengths_from[s].data() + len_off[s][i];
+      const float* g = grad_recv[s].data() + grad_off[s][i];
+      std::vector<float>& n = norm[i][s];
+      n.resize(static_cast<size_t>(sv.src_batch[s]));
+      for (int64_t b = 0; b < sv.src_batch[s]; ++b) {
+        n[b] = by_norm ? ConstMatMap<float>(g + b * cols, 1, cols).norm() : 1.0f;
+        stats[2 * mine[i].feature] += static_cast<double>(n[b]) * lengths[b];
+        stats[2 * mine[i].feature + 1] += lengths[b];
+      }
+    }
+  }
+  AllReduceSum(*comm_, stats.data(), stats.size());
+
+  std::vector<uint64_t> ids;
+  std::vector<float> importance;
+  std::vector<int64_t> overwritten;
+  for (size_t local = 0; local < shards_.size(); ++local) {
+    EmbeddingShard& sh = shards_[local];
+    if (sh.storage == nullptr || !sh.storage->adaptive()) continue;
+    ids.clear();
+    importance.clear();
+    // Occurrences in the rank-independent order (segment, source, sample, position).
+    for (size_t i = 0; i < mine.size(); ++i) {
+      if (LocalShardIndex(mine[i].table, mine[i].shard) != static_cast<int>(local)) continue;
+      const double sum = stats[2 * mine[i].feature], count = stats[2 * mine[i].feature + 1];
+      const double scale = sum > 0 ? count / sum : 1.0;
+      for (int s = 0; s < world; ++s) {
+        const int32_t* lengths = sv.lengths_from[s].data() + len_off[s][i];
+        const int64_t* keys = sv.rows_from[s].data() + id_off[s][i];
+        size_t k = 0;
+        for (int64_t b = 0; b < sv.src_batch[s]; ++b) {
+          for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
+            ids.push_back(static_cast<uint64_t>(keys[k]));
+            importance.push_back(static_cast<float>(norm[i][s][b] * scale));
+          }
+        }
+      }
+    }
+    overwritten.clear();
+    sh.storage->Observe(ids, importance, &sh, &overwritten);
+    // A row handed to a newly promoted id may have collected gradient this
+    // step for the id it served before; that update is dropped.
+    for (int64_t r : overwritten) {
+      const int32_t slot = sh.slot_of_row[r];
+      if (slot >= 0) sv.touched[local][slot] = ~r;
+    }
+  }
 }
 
 void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const std::vector<int64_t>& touched,
@@ -369,12 +527,16 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const std
   const int64_t n = static_cast<int64_t>(touched.size());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    if (i + kPrefetchDistance < n) {
+    if (i + kPrefetchDistance < n && touched[i + kPrefetchDistance] >= 0) {
       const int64_t ahead = touched[i + kPrefetchDistance];
       kernels::PrefetchRow(sh.row(ahead), cols);
       if (sh.state_per_row > 0) kernels::PrefetchRow(sh.state.data() + ahead * sh.state_per_row, sh.state_per_row);
     }
     const int64_t r = touched[i];
+    if (r < 0) {  // overwritten by a promotion this step: its gradient belonged to the old id
+      sh.slot_of_row[~r] = -1;
+      continue;
+    }
     optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, acc.data() + i * cols, cols);
     sh.slot_of_row[r] = -1;
   }
@@ -416,31 +578,60 @@ void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& gra
 
 MatF ShardedEmbeddingCollection::GatherTable(int table) {
   const TableSpec& ts = tables_[table];
-  // Each rank contributes its shards of the table as [r0, r1, c0, c1, data...];
-  // a replicated table is contributed by rank 0 only.
+  // Each rank contributes its shards of the table as [shard, r0, r1, c0, c1,
+  // physical rows, data...]; a replicated table is contributed by rank 0 only.
+  constexpr int kHeader = 6;
   std::vector<float> mine;
   for (const EmbeddingShard& sh : shards_) {
     if (sh.table != table) continue;
     if (IsReplicated(table) && comm_->rank() != 0) continue;
-    const double hdr[4] = {static_cast<double>(sh.row_begin), static_cast<double>(sh.row_end),
-                           static_cast<double>(sh.col_begin), static_cast<double>(sh.col_end)};
+    const double hdr[kHeader] = {static_cast<double>(sh.shard_index), static_cast<double>(sh.row_begin),
+                                 static_cast<double>(sh.row_end),     static_cast<double>(sh.col_begin),
+                                 static_cast<double>(sh.col_end),     static_cast<double>(sh.num_rows)};
     const float* hf = reinterpret_cast<const float*>(hdr);
-    mine.insert(mine.end(), hf, hf + 8);
+    mine.insert(mine.end(), hf, hf + 2 * kHeader);
     mine.insert(mine.end(), sh.weights.begin(), sh.weights.end());
   }
-  std::vector<float> all = AllGatherV(*comm_, mine);
-  MatF full = MatF::Zero(static_cast<int64_t>(ts.rows), ts.dim);
-  size_t off = 0;
-  while (off < all.size()) {
-    double hdr[4];
+  const std::vector<float> all = AllGatherV(*comm_, mine);
+  struct Block {
+    int shard;
+    int64_t r0, r1, physical;
+    int c0, c1;
+    const float* data;
+  };
+  std::vector<Block> blocks;
+  for (size_t off = 0; off < all.size();) {
+    double hdr[kHeader];
     std::memcpy(hdr, all.data() + off, sizeof(hdr));
-    off += 8;
-    const int64_t r0 = static_cast<int64_t>(hdr[0]), r1 = static_cast<int64_t>(hdr[1]);
-    const int c0 = static_cast<int>(hdr[2]), c1 = static_cast<int>(hdr[3]);
-    full.block(r0, c0, r1 - r0, c1 - c0) = ConstMatMap<float>(all.data() + off, r1 - r0, c1 - c0);
-    off += static_cast<size_t>(r1 - r0) * (c1 - c0);
+    off += 2 * kHeader;
+    Block b{static_cast<int>(hdr[0]), static_cast<int64_t>(hdr[1]), static_cast<int64_t>(hdr[2]),
+            static_cast<int64_t>(hdr[5]), static_cast<int>(hdr[3]), static_cast<int>(hdr[4]), all.data() + off};
+    blocks.push_back(b);
+    off += static_cast<size_t>(b.physical) * (b.c1 - b.c0);
   }
-  return full;
+  if (!ts.compressed()) {
+    MatF full = MatF::Zero(static_cast<int64_t>(ts.rows), ts.dim);
+    for (const Block& b : blocks) full.block(b.r0, b.c0, b.r1 - b.r0, b.c1 - b.c0) = ConstMatMap<float>(b.data, b.r1 - b.r0, b.c1 - b.c0);
+    return full;
+  }
+  // Compressed: the shards' physical rows stacked in shard order.
+  std::sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) { return a.shard < b.shard; });
+  int64_t rows = 0;
+  for (const Block& b : blocks) rows += b.physical;
+  MatF stacked(rows, ts.dim);
+  rows = 0;
+  for (const Block& b : blocks) {
+    stacked.middleRows(rows, b.physical) = ConstMatMap<float>(b.data, b.physical, ts.dim);
+    rows += b.physical;
+  }
+  return stacked;
+}
+
+int64_t ShardedEmbeddingCollection::HotIds(int table) {
+  int64_t hot = 0;
+  for (const EmbeddingShard& sh : shards_)
+    if (sh.table == table && sh.storage) hot += static_cast<int64_t>(sh.storage->num_hot());
+  return AllReduceScalar<int64_t>(*comm_, hot, ReduceOp::kSum);
 }
 
 size_t ShardedEmbeddingCollection::LocalBytes() const {
@@ -474,8 +665,10 @@ void ShardedEmbeddingCollection::SaveShards(std::ostream& out) const {
     WritePod(out, static_cast<int32_t>(sh.col_begin));
     WritePod(out, static_cast<int32_t>(sh.col_end));
     WritePod(out, static_cast<int32_t>(sh.state_per_row));
+    WritePod(out, sh.num_rows);
     out.write(reinterpret_cast<const char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
     out.write(reinterpret_cast<const char*>(sh.state.data()), sh.state.size() * sizeof(float));
+    if (sh.storage) sh.storage->Save(out);  // e.g. the CAFE sketch: which ids own which rows
   }
 }
 
@@ -488,6 +681,7 @@ void ShardedEmbeddingCollection::LoadShards(std::istream& in, const std::string&
   for (EmbeddingShard& sh : shards_) {
     int32_t table, shard, c0, c1, spr;
     uint64_t r0, r1;
+    int64_t physical;
     ReadPod(in, &table, what);
     ReadPod(in, &shard, what);
     ReadPod(in, &r0, what);
@@ -495,13 +689,15 @@ void ShardedEmbeddingCollection::LoadShards(std::istream& in, const std::string&
     ReadPod(in, &c0, what);
     ReadPod(in, &c1, what);
     ReadPod(in, &spr, what);
+    ReadPod(in, &physical, what);
     SR_CHECK(table == sh.table && shard == sh.shard_index && r0 == sh.row_begin && r1 == sh.row_end &&
-             c0 == sh.col_begin && c1 == sh.col_end && spr == sh.state_per_row)
+             c0 == sh.col_begin && c1 == sh.col_end && spr == sh.state_per_row && physical == sh.num_rows)
         << what << ": shard of table " << table << " rows " << r0 << "-" << r1 << " does not match the plan's shard of '"
         << tables_[sh.table].name << "' rows " << sh.row_begin << "-" << sh.row_end;
     in.read(reinterpret_cast<char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
     in.read(reinterpret_cast<char*>(sh.state.data()), sh.state.size() * sizeof(float));
     SR_CHECK(in.good()) << what << ": truncated in the rows of table '" << tables_[sh.table].name << "'";
+    if (sh.storage) sh.storage->Load(in, what + " (table '" + tables_[sh.table].name + "')");
   }
 }
 

@@ -10,18 +10,22 @@ namespace shardrec {
 
 std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num_sparse,
                                      const std::vector<uint64_t>& cardinalities) {
-  auto auto_rows = [&](int feature) -> uint64_t {
+  // A full table is capped at max_rows; a compressed one keeps the true id
+  // count, which sets its budget (ids / compression ratio).
+  auto auto_rows = [&](int feature, bool compressed) -> uint64_t {
     const uint64_t card = feature < static_cast<int>(cardinalities.size()) ? cardinalities[feature] : 0;
-    return card > 0 ? std::min<uint64_t>(card, cfg.max_rows()) : std::min<uint64_t>(cfg.default_rows(), cfg.max_rows());
+    const uint64_t n = card > 0 ? card : cfg.default_rows();
+    return compressed ? n : std::min<uint64_t>(n, cfg.max_rows());
   };
   std::vector<TableSpec> tables;
   if (cfg.tables_size() == 0) {
     for (int f = 0; f < num_sparse; ++f) {
       TableSpec t;
       t.name = "t" + std::to_string(f);
-      t.rows = auto_rows(f);
       t.dim = static_cast<int>(cfg.default_dim());
       t.features = {f};
+      t.compression = cfg.default_compression();
+      t.rows = auto_rows(f, t.compressed());
       tables.push_back(t);
     }
     return tables;
@@ -40,6 +44,13 @@ std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num
     t.sharding = tc.sharding();
     t.column_shards = static_cast<int>(tc.column_shards());
     t.pinned_rank = tc.rank();
+    t.row_shards = static_cast<int>(tc.row_shards());
+    t.compression = tc.compression();
+    if (t.compressed()) {
+      SR_CHECK(t.sharding != config::COLUMN_WISE && t.sharding != config::DATA_PARALLEL)
+          << key << ".sharding: a " << config::CompressionConfig::Storage_Name(t.compression.storage())
+          << " table is sharded TABLE_WISE or ROW_WISE (its ids map to whole physical rows)";
+    }
     uint64_t max_card_rows = 0;
     for (uint32_t f : tc.features()) {
       SR_CHECK(static_cast<int>(f) < num_sparse)
@@ -48,7 +59,7 @@ std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num
                              << cfg.tables(owner[f]).name() << "'";
       owner[f] = i;
       t.features.push_back(static_cast<int>(f));
-      max_card_rows = std::max(max_card_rows, auto_rows(static_cast<int>(f)));
+      max_card_rows = std::max(max_card_rows, auto_rows(static_cast<int>(f), t.compressed()));
     }
     t.rows = tc.rows() > 0 ? tc.rows() : max_card_rows;
     if (t.column_shards > 0) {

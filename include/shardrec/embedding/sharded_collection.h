@@ -45,9 +45,13 @@ class ShardedEmbeddingCollection {
   // the owners, which apply the sparse optimizer for global step `step`. Collective.
   void BackwardAndUpdate(const std::vector<MatF>& grads, uint64_t step);
 
-  // The whole table assembled from every rank's shards, on every rank
-  // (tests and small tables only). Collective.
+  // The whole table assembled from every rank's shards, on every rank (tests
+  // and small tables only): logical rows for FULL tables, the physical rows of
+  // each shard stacked in shard order for compressed ones. Collective.
   MatF GatherTable(int table);
+
+  // Ids of `table` that hold a row of their own (CAFE hot ids), over all shards. Collective.
+  int64_t HotIds(int table);
 
   // This rank's shards (weights and optimizer state). Save writes them; Load
   // reads them back and checks that they match this rank's part of the plan.
@@ -77,6 +81,10 @@ class ShardedEmbeddingCollection {
   bool IsReplicated(int table) const { return plan_.tables(table).type() == config::DATA_PARALLEL; }
   int LocalShardIndex(int table, int shard) const;
   void MapFeatureRows(const Batch& batch);
+  void ResolveReceived();
+  void ObserveAdaptive(const std::vector<std::vector<float>>& grad_recv, const std::vector<std::vector<size_t>>& len_off,
+                       const std::vector<std::vector<size_t>>& id_off, const std::vector<std::vector<size_t>>& grad_off);
+  uint64_t TableSalt(int table) const { return table_salt_[table]; }
   void ReplicatedForward(const Batch& batch, std::vector<MatF>* out);
   void ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h);
   void ApplyDeduplicated(EmbeddingShard& shard, const std::vector<int64_t>& touched, const std::vector<float>& acc,
@@ -91,7 +99,8 @@ class ShardedEmbeddingCollection {
   std::vector<EmbeddingShard> shards_;                 // this rank's shards
   std::vector<std::vector<int>> local_shard_of_;       // [table][shard] -> index in shards_ or -1
   std::vector<std::vector<Segment>> segments_to_;      // [rank] -> segments owned by that rank
-  std::vector<std::vector<uint64_t>> row_shard_begin_; // [table] row_begin of each shard (row-wise lookup)
+  std::vector<uint64_t> table_salt_;                    // [table] hash salt derived from its name
+  bool any_adaptive_ = false;                           // some table's storage learns (CAFE): same on all ranks
 
   // Per-step state.
   std::vector<std::vector<int64_t>> feature_rows_;  // [f] mapped row of every id in the local batch

@@ -19,6 +19,9 @@ struct TableSpec {
   config::ShardingType sharding = config::AUTO;
   int column_shards = 0;
   int pinned_rank = -1;
+  int row_shards = 0;                     // ROW_WISE pieces (0 = one per rank)
+  config::CompressionConfig compression;  // storage; FULL unless configured
+  bool compressed() const { return compression.storage() != config::CompressionConfig::FULL; }
 };
 
 // Applies the config's defaults (one table per feature when none are listed,

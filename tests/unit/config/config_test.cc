@@ -361,7 +361,7 @@ TEST(ConfigDump, LayoutIsReadableYaml) {
   t->set_sharding(COLUMN_WISE);
   EXPECT_NE(ToYaml(c).find("\n  tables:\n    - name: \"users\"\n      rows: 0\n      dim: 0\n      pooling: SUM\n"
                            "      features: [3]\n      sharding: COLUMN_WISE\n      column_shards: 0\n      rank: -1\n"
-                           "  default_dim: 16\n"),
+                           "      compression:\n        storage: FULL\n"),
             std::string::npos)
       << ToYaml(c);
 }
