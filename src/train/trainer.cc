@@ -349,6 +349,14 @@ TrainResult Trainer::Run(bool resume) {
     return result;
   }
   result.eval = Evaluate();
+  for (size_t t = 0; t < s.embedding->tables().size(); ++t) {
+    const TableSpec& ts = s.embedding->tables()[t];
+    if (ts.compression.storage() != config::CompressionConfig::CAFE &&
+        ts.compression.storage() != config::CompressionConfig::CAFE_MULTILEVEL)
+      continue;
+    const int64_t hot = s.embedding->HotIds(static_cast<int>(t));  // collective: every rank asks
+    LogInfo(Str("table '", ts.name, "': ", hot, " ids hold hot rows"));
+  }
   const DataStats ds = src->stats();
   if (ds.malformed_skipped > 0) LogInfo(Str("data: ", ds.malformed_skipped, " malformed lines skipped"));
   for (const auto& [reason, count] : ds.malformed_by_reason) LogInfo(Str("  ", count, " x ", reason));

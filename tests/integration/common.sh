@@ -1,9 +1,10 @@
-# Shared by the end-to-end tests. Usage: source common.sh TRAIN_BIN MPIEXEC SOURCE_DIR
+# Shared by the end-to-end tests. Usage: source common.sh TRAIN_BIN MPIEXEC SOURCE_DIR [CONFIG]
+# CONFIG (default tiny_dlrm.yaml) is a file in tests/integration.
 set -euo pipefail
 TRAIN=$1
 MPIEXEC=$2
 SRC=$3
-TINY="$SRC/tests/integration/tiny_dlrm.yaml"
+TINY="$SRC/tests/integration/${4:-tiny_dlrm.yaml}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardrec-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 MPI_FLAGS=(--oversubscribe)
