@@ -1,7 +1,11 @@
 // Embedding-bag forward+backward throughput, as a fraction of this machine's
 // memory bandwidth measured by the same binary (a STREAM-style copy).
 //
-//   embedding_bench [rows=4000000] [dim=16] [batch=16384] [bag=4] [iters=20]
+//   embedding_bench [rows=4000000] [dim=16] [batch=16384] [bag=4] [iters=20] [zipf=0]
+//
+// zipf = 0 draws ids uniformly (every lookup a cache miss: the worst case);
+// zipf = s > 0 draws Zipf(s) ranks scattered over the table by a hash, the
+// skew of real categorical features (hot rows stay in cache).
 //
 // Bytes counted per step: forward reads every looked-up row once (ids*dim*4);
 // backward reads the row and its optimizer state and writes both (SGD: row
@@ -17,6 +21,7 @@
 #include "shardrec/comm/communicator.h"
 #include "shardrec/core/rng.h"
 #include "shardrec/core/timer.h"
+#include "shardrec/data/synthetic.h"
 #include "shardrec/embedding/planner.h"
 #include "shardrec/embedding/sharded_collection.h"
 
@@ -74,8 +79,11 @@ int main(int argc, char** argv) {
   const int batch = argc > 3 ? std::atoi(argv[3]) : 16384;
   const int bag = argc > 4 ? std::atoi(argv[4]) : 4;
   const int iters = argc > 5 ? std::atoi(argv[5]) : 20;
-  std::printf("embedding_bench: rows %llu dim %d batch %d bag %d, %d thread(s)\n",
-              static_cast<unsigned long long>(rows), dim, batch, bag, omp_get_max_threads());
+  const double zipf = argc > 6 ? std::atof(argv[6]) : 0.0;
+  std::printf("embedding_bench: rows %llu dim %d batch %d bag %d, ids %s, %d thread(s)\n",
+              static_cast<unsigned long long>(rows), dim, batch, bag,
+              zipf > 0 ? ("Zipf(" + std::to_string(zipf) + ")").c_str() : "uniform", omp_get_max_threads());
+  const ZipfSampler sampler(rows, zipf > 0 ? zipf : 1.0);
 
   const double stream = StreamCopyGBs(size_t{1} << 27);  // 512 MB per array
   std::printf("STREAM-style copy: %.2f GB/s\n", stream);
@@ -92,7 +100,7 @@ int main(int argc, char** argv) {
     tables[0].dim = dim;
     tables[0].features = {0};
     ShardedEmbeddingCollection coll(tables, MakePlan(tables, 1, cfg, {1.0 * bag}), cfg, config::MODULO, 1, comm.get());
-    // Uniform ids: every lookup is a cache miss on a table much larger than cache.
+    // Uniform ids: every lookup a cache miss on a table much larger than cache.
     std::vector<Batch> batches(4);
     for (size_t k = 0; k < batches.size(); ++k) {
       Batch& b = batches[k];
@@ -101,7 +109,8 @@ int main(int argc, char** argv) {
       CounterRng rng(5, k, 0);
       for (int i = 0; i < batch; ++i) {
         b.sparse[0].lengths.push_back(bag);
-        for (int j = 0; j < bag; ++j) b.sparse[0].values.push_back(rng.Below(rows));
+        for (int j = 0; j < bag; ++j)
+          b.sparse[0].values.push_back(zipf > 0 ? Mix64(sampler.Sample(&rng)) % rows : rng.Below(rows));
       }
     }
     std::vector<MatF> out;
