@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "shardrec/config/config.h"
 #include "shardrec/core/error.h"
 #include "shardrec/core/timer.h"
 #include "shardrec/data/binary_format.h"
-#include "shardrec/config/config.h"
 #include "shardrec/data/criteo_tsv.h"
 #include "shardrec/data/synthetic.h"
 
@@ -142,7 +142,8 @@ int Synth(const std::vector<std::string>& args) {
   const uint64_t size = split == "train" ? model.num_train() : model.num_eval();
   const uint64_t first = split == "train" ? 0 : model.num_train();
   if (samples == 0 || samples > size) samples = size;
-  shardrec::BinaryWriter writer(output, static_cast<uint32_t>(model.num_dense()), static_cast<uint32_t>(model.num_sparse()));
+  shardrec::BinaryWriter writer(output, static_cast<uint32_t>(model.num_dense()),
+                                static_cast<uint32_t>(model.num_sparse()));
   shardrec::SyntheticSample s;
   std::vector<uint64_t> ids(model.num_sparse());
   for (uint64_t i = 0; i < samples; ++i) {

@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
                   "done: %llu steps | eval AUC %.5f | logloss %.5f | %.0f samples/s (%d rank(s))\n"
                   "  step time: data %.1f%%, embedding %.1f%%, dense %.1f%%, all-reduce %.1f%%, optimizer %.1f%%\n"
                   "  checkpoint: %s\n  metrics:    %s",
-                  static_cast<unsigned long long>(r.steps), r.eval.auc, r.eval.logloss, r.samples_per_sec,
-                  comm->size(), 100 * r.data_s / total, 100 * r.embedding_s / total, 100 * r.dense_s / total,
+                  static_cast<unsigned long long>(r.steps), r.eval.auc, r.eval.logloss, r.samples_per_sec, comm->size(),
+                  100 * r.data_s / total, 100 * r.embedding_s / total, 100 * r.dense_s / total,
                   100 * r.allreduce_s / total, 100 * r.optimizer_s / total, r.checkpoint_dir.c_str(),
                   r.metrics_path.c_str());
     shardrec::LogInfo(line);

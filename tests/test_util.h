@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <cstdlib>
 #include <string>
-#include <sys/stat.h>
 
 #include "shardrec/core/error.h"
 
@@ -37,11 +37,11 @@ std::string ErrorOf(F&& fn) {
 }  // namespace shardrec::testing
 
 // Skips the test with a visible reason when the public datasets are absent.
-#define SHARDREC_REQUIRE_DATA(relpath)                                                        \
-  do {                                                                                        \
-    std::string sr_dir_ = ::shardrec::testing::DataDir();                                     \
-    struct stat sr_st_;                                                                       \
-    if (sr_dir_.empty() || stat((sr_dir_ + "/" + relpath).c_str(), &sr_st_) != 0)             \
-      GTEST_SKIP() << "dataset " << relpath << " not found under '" << sr_dir_                \
-                   << "' (set SHARDREC_DATA_DIR to the folder holding shared/data)";          \
+#define SHARDREC_REQUIRE_DATA(relpath)                                               \
+  do {                                                                               \
+    std::string sr_dir_ = ::shardrec::testing::DataDir();                            \
+    struct stat sr_st_;                                                              \
+    if (sr_dir_.empty() || stat((sr_dir_ + "/" + relpath).c_str(), &sr_st_) != 0)    \
+      GTEST_SKIP() << "dataset " << relpath << " not found under '" << sr_dir_       \
+                   << "' (set SHARDREC_DATA_DIR to the folder holding shared/data)"; \
   } while (0)

@@ -15,7 +15,9 @@ class LocalCommunicator final : public Communicator {
   int local_size() const override { return 1; }
   std::string name() const override { return "local"; }
   void AllReduce(void*, size_t, ReduceType, ReduceOp) override {}
-  void Broadcast(void*, size_t, int root) override { SR_CHECK(root == 0) << "broadcast root " << root << " with 1 rank"; }
+  void Broadcast(void*, size_t, int root) override {
+    SR_CHECK(root == 0) << "broadcast root " << root << " with 1 rank";
+  }
   void AllGather(const void* in, size_t bytes, void* out) override {
     if (bytes > 0) std::memcpy(out, in, bytes);
   }

@@ -8,16 +8,16 @@
 #include "shardrec/comm/communicator.h"
 #include "shardrec/core/error.h"
 
-#define SR_MPI_CHECK(call)                                                       \
-  do {                                                                           \
-    int sr_mpi_rc_ = (call);                                                     \
-    if (sr_mpi_rc_ != MPI_SUCCESS) {                                             \
-      char sr_mpi_msg_[MPI_MAX_ERROR_STRING];                                    \
-      int sr_mpi_len_ = 0;                                                       \
-      MPI_Error_string(sr_mpi_rc_, sr_mpi_msg_, &sr_mpi_len_);                   \
-      SR_THROW() << "MPI call failed: " #call ": " << std::string(sr_mpi_msg_, sr_mpi_len_) \
-                 << " [" << __FILE__ << ":" << __LINE__ << "]";                 \
-    }                                                                            \
+#define SR_MPI_CHECK(call)                                                                                             \
+  do {                                                                                                                 \
+    int sr_mpi_rc_ = (call);                                                                                           \
+    if (sr_mpi_rc_ != MPI_SUCCESS) {                                                                                   \
+      char sr_mpi_msg_[MPI_MAX_ERROR_STRING];                                                                          \
+      int sr_mpi_len_ = 0;                                                                                             \
+      MPI_Error_string(sr_mpi_rc_, sr_mpi_msg_, &sr_mpi_len_);                                                         \
+      SR_THROW() << "MPI call failed: " #call ": " << std::string(sr_mpi_msg_, sr_mpi_len_) << " [" << __FILE__ << ":" \
+                 << __LINE__ << "]";                                                                                   \
+    }                                                                                                                  \
   } while (0)
 
 namespace shardrec {
@@ -82,7 +82,8 @@ class MpiCommunicator final : public Communicator {
   std::string name() const override { return "mpi"; }
 
   void AllReduce(void* data, size_t count, ReduceType type, ReduceOp op) override {
-    SR_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, ToCount(count, "allreduce"), ToMpi(type), ToMpi(op), MPI_COMM_WORLD));
+    SR_MPI_CHECK(
+        MPI_Allreduce(MPI_IN_PLACE, data, ToCount(count, "allreduce"), ToMpi(type), ToMpi(op), MPI_COMM_WORLD));
   }
   void Broadcast(void* data, size_t bytes, int root) override {
     SR_MPI_CHECK(MPI_Bcast(data, ToCount(bytes, "broadcast"), MPI_BYTE, root, MPI_COMM_WORLD));
@@ -103,7 +104,8 @@ class MpiCommunicator final : public Communicator {
       (*per_rank)[r] = static_cast<size_t>(counts[r]);
     }
     out->resize(total);
-    SR_MPI_CHECK(MPI_Allgatherv(in, mine, MPI_BYTE, out->data(), counts.data(), displs.data(), MPI_BYTE, MPI_COMM_WORLD));
+    SR_MPI_CHECK(
+        MPI_Allgatherv(in, mine, MPI_BYTE, out->data(), counts.data(), displs.data(), MPI_BYTE, MPI_COMM_WORLD));
   }
   void AllToAllV(const void* send, const std::vector<size_t>& send_bytes, std::vector<char>* recv,
                  std::vector<size_t>* recv_bytes) override {

@@ -96,14 +96,9 @@ bool ParseScalar(const std::string& text, const pb::FieldDescriptor* f, ScalarVa
       is_unsigned = true;
       bits = 32;
       break;
-    case pb::FieldDescriptor::CPPTYPE_UINT64:
-      is_unsigned = true;
-      break;
-    case pb::FieldDescriptor::CPPTYPE_INT32:
-      bits = 32;
-      break;
-    case pb::FieldDescriptor::CPPTYPE_INT64:
-      break;
+    case pb::FieldDescriptor::CPPTYPE_UINT64: is_unsigned = true; break;
+    case pb::FieldDescriptor::CPPTYPE_INT32: bits = 32; break;
+    case pb::FieldDescriptor::CPPTYPE_INT64: break;
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
       if (ParseDouble(text, &out->d)) return true;
       *expected = "a number";
@@ -130,22 +125,13 @@ bool ParseScalar(const std::string& text, const pb::FieldDescriptor* f, ScalarVa
       *expected = "one of " + EnumNames(e);
       return false;
     }
-    case pb::FieldDescriptor::CPPTYPE_STRING:
-      out->s = text;
-      return true;
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      *expected = ExpectedText(f, true);
-      return false;
+    case pb::FieldDescriptor::CPPTYPE_STRING: out->s = text; return true;
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: *expected = ExpectedText(f, true); return false;
   }
   switch (ParseInteger(text, is_unsigned, bits, &out->i, &out->u)) {
-    case IntResult::kOk:
-      return true;
-    case IntResult::kNotInteger:
-      *expected = is_unsigned ? "an unsigned integer" : "an integer";
-      return false;
-    case IntResult::kOutOfRange:
-      *expected = RangeText(is_unsigned, bits);
-      return false;
+    case IntResult::kOk: return true;
+    case IntResult::kNotInteger: *expected = is_unsigned ? "an unsigned integer" : "an integer"; return false;
+    case IntResult::kOutOfRange: *expected = RangeText(is_unsigned, bits); return false;
   }
   return false;
 }
@@ -194,8 +180,7 @@ void StoreScalar(pb::Message* msg, const pb::FieldDescriptor* f, int index, cons
       : append ? r->AddString(msg, f, v.s)
                : r->SetRepeatedString(msg, f, index, v.s);
       break;
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      break;
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: break;
   }
 }
 

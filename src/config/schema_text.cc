@@ -32,21 +32,11 @@ std::string QuoteString(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char hex[8];
@@ -82,8 +72,7 @@ std::string ScalarText(const pb::Message& msg, const pb::FieldDescriptor* f, int
       return (rep ? r->GetRepeatedEnum(msg, f, index) : r->GetEnum(msg, f))->name();
     case pb::FieldDescriptor::CPPTYPE_STRING:
       return QuoteString(rep ? r->GetRepeatedString(msg, f, index) : r->GetString(msg, f));
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      break;
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: break;
   }
   return "";
 }
@@ -141,22 +130,15 @@ namespace {
 std::string Singular(const pb::FieldDescriptor* f) {
   switch (f->cpp_type()) {
     case pb::FieldDescriptor::CPPTYPE_INT32:
-    case pb::FieldDescriptor::CPPTYPE_INT64:
-      return "an integer";
+    case pb::FieldDescriptor::CPPTYPE_INT64: return "an integer";
     case pb::FieldDescriptor::CPPTYPE_UINT32:
-    case pb::FieldDescriptor::CPPTYPE_UINT64:
-      return "an unsigned integer";
+    case pb::FieldDescriptor::CPPTYPE_UINT64: return "an unsigned integer";
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-    case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      return "a number";
-    case pb::FieldDescriptor::CPPTYPE_BOOL:
-      return "true or false";
-    case pb::FieldDescriptor::CPPTYPE_ENUM:
-      return "one of " + EnumNames(f->enum_type());
-    case pb::FieldDescriptor::CPPTYPE_STRING:
-      return "a string";
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      return "a map of keys";
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: return "a number";
+    case pb::FieldDescriptor::CPPTYPE_BOOL: return "true or false";
+    case pb::FieldDescriptor::CPPTYPE_ENUM: return "one of " + EnumNames(f->enum_type());
+    case pb::FieldDescriptor::CPPTYPE_STRING: return "a string";
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: return "a map of keys";
   }
   return "a value";
 }
@@ -164,22 +146,15 @@ std::string Singular(const pb::FieldDescriptor* f) {
 std::string Plural(const pb::FieldDescriptor* f) {
   switch (f->cpp_type()) {
     case pb::FieldDescriptor::CPPTYPE_INT32:
-    case pb::FieldDescriptor::CPPTYPE_INT64:
-      return "integers";
+    case pb::FieldDescriptor::CPPTYPE_INT64: return "integers";
     case pb::FieldDescriptor::CPPTYPE_UINT32:
-    case pb::FieldDescriptor::CPPTYPE_UINT64:
-      return "unsigned integers";
+    case pb::FieldDescriptor::CPPTYPE_UINT64: return "unsigned integers";
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-    case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      return "numbers";
-    case pb::FieldDescriptor::CPPTYPE_BOOL:
-      return "true/false values";
-    case pb::FieldDescriptor::CPPTYPE_ENUM:
-      return "names (each one of " + EnumNames(f->enum_type()) + ")";
-    case pb::FieldDescriptor::CPPTYPE_STRING:
-      return "strings";
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      return "maps";
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: return "numbers";
+    case pb::FieldDescriptor::CPPTYPE_BOOL: return "true/false values";
+    case pb::FieldDescriptor::CPPTYPE_ENUM: return "names (each one of " + EnumNames(f->enum_type()) + ")";
+    case pb::FieldDescriptor::CPPTYPE_STRING: return "strings";
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: return "maps";
   }
   return "values";
 }

@@ -23,10 +23,8 @@ bool IsNumber(const pb::FieldDescriptor* f) {
     case pb::FieldDescriptor::CPPTYPE_UINT32:
     case pb::FieldDescriptor::CPPTYPE_UINT64:
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-    case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      return true;
-    default:
-      return false;
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: return true;
+    default: return false;
   }
 }
 
@@ -34,20 +32,15 @@ double NumberAt(const pb::Message& msg, const pb::FieldDescriptor* f, int index)
   const pb::Reflection* r = msg.GetReflection();
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32:
-      return rep ? r->GetRepeatedInt32(msg, f, index) : r->GetInt32(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_INT32: return rep ? r->GetRepeatedInt32(msg, f, index) : r->GetInt32(msg, f);
     case pb::FieldDescriptor::CPPTYPE_INT64:
       return static_cast<double>(rep ? r->GetRepeatedInt64(msg, f, index) : r->GetInt64(msg, f));
-    case pb::FieldDescriptor::CPPTYPE_UINT32:
-      return rep ? r->GetRepeatedUInt32(msg, f, index) : r->GetUInt32(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_UINT32: return rep ? r->GetRepeatedUInt32(msg, f, index) : r->GetUInt32(msg, f);
     case pb::FieldDescriptor::CPPTYPE_UINT64:
       return static_cast<double>(rep ? r->GetRepeatedUInt64(msg, f, index) : r->GetUInt64(msg, f));
-    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-      return rep ? r->GetRepeatedDouble(msg, f, index) : r->GetDouble(msg, f);
-    case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      return rep ? r->GetRepeatedFloat(msg, f, index) : r->GetFloat(msg, f);
-    default:
-      return 0;
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE: return rep ? r->GetRepeatedDouble(msg, f, index) : r->GetDouble(msg, f);
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: return rep ? r->GetRepeatedFloat(msg, f, index) : r->GetFloat(msg, f);
+    default: return 0;
   }
 }
 

@@ -46,12 +46,9 @@ std::string Got(const YAML::Node& node) {
       if (s.size() > 60) s = s.substr(0, 57) + "...";
       return "'" + s + "'";
     }
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    default:
-      return "nothing";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "nothing";
   }
 }
 

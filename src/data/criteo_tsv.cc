@@ -70,20 +70,13 @@ bool Fail(ParseFailure* failure, MalformedReason reason, const std::string& mess
 
 const char* MalformedReasonName(MalformedReason reason) {
   switch (reason) {
-    case MalformedReason::kFieldCount:
-      return "wrong field count";
-    case MalformedReason::kBadLabel:
-      return "bad label";
-    case MalformedReason::kBadInteger:
-      return "bad integer";
-    case MalformedReason::kBadHex:
-      return "bad hex";
-    case MalformedReason::kOverlongField:
-      return "overlong field";
-    case MalformedReason::kOverlongLine:
-      return "overlong line";
-    case MalformedReason::kNumReasons:
-      break;
+    case MalformedReason::kFieldCount: return "wrong field count";
+    case MalformedReason::kBadLabel: return "bad label";
+    case MalformedReason::kBadInteger: return "bad integer";
+    case MalformedReason::kBadHex: return "bad hex";
+    case MalformedReason::kOverlongField: return "overlong field";
+    case MalformedReason::kOverlongLine: return "overlong line";
+    case MalformedReason::kNumReasons: break;
   }
   return "unknown";
 }

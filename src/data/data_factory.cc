@@ -49,7 +49,8 @@ std::optional<std::string> ConvertedBinaryFor(const std::string& tsv) {
   }
   const BinaryFileInfo info = ReadBinaryFileInfo(bin);  // a corrupt file is an error, not silently skipped
   if (info.header.malformed_skipped() > 0) {
-    LogWarn("data: ignoring " + bin + ": its conversion skipped malformed lines, so its records are not the TSV's lines");
+    LogWarn("data: ignoring " + bin +
+            ": its conversion skipped malformed lines, so its records are not the TSV's lines");
     return std::nullopt;
   }
   return bin;
@@ -78,8 +79,7 @@ std::unique_ptr<SampleSource> MakeFileSource(const config::DataConfig& config, c
       options.split = split;
       return std::make_unique<BinarySource>(path, options);
     }
-    case config::SYNTHETIC:
-      break;
+    case config::SYNTHETIC: break;
   }
   SR_THROW() << "data: unknown source " << static_cast<int>(config.source());
   return nullptr;  // not reached: SR_THROW throws

@@ -29,22 +29,17 @@ bool HoldoutSplit::Contains(uint64_t record) const {
 
 uint64_t HoldoutSplit::Size(uint64_t n) const {
   switch (part) {
-    case SplitPart::kAll:
-      return n;
-    case SplitPart::kEval:
-      return n / every;
-    case SplitPart::kTrain:
-      return n - n / every;
+    case SplitPart::kAll: return n;
+    case SplitPart::kEval: return n / every;
+    case SplitPart::kTrain: return n - n / every;
   }
   return n;
 }
 
 uint64_t HoldoutSplit::RecordIndex(uint64_t position) const {
   switch (part) {
-    case SplitPart::kAll:
-      return position;
-    case SplitPart::kEval:
-      return position * every + every - 1;
+    case SplitPart::kAll: return position;
+    case SplitPart::kEval: return position * every + every - 1;
     case SplitPart::kTrain:
       // Each run of `every` records holds every-1 train records.
       return position + position / (every - 1);

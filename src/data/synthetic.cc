@@ -18,6 +18,7 @@ constexpr uint64_t kPairSalt = 0x50414952ull;
 constexpr uint64_t kCrossSalt = 0x43524f53ull;
 constexpr uint64_t kDenseShapeSalt = 0x44454e53ull;
 constexpr uint64_t kScrambleSalt = 0x5343524dull;
+constexpr uint64_t kDriftScrambleSalt = 0x4452494654ull;  // post-drift rank -> id keys
 constexpr int kDenseCalibrationDraws = 4096;
 
 // (e^t - 1) / t and log(1 + t) / t, accurate near t = 0 where the Zipf
@@ -131,6 +132,11 @@ SyntheticModel::SyntheticModel(const config::SyntheticConfig& config) : config_(
     SR_THROW() << "synthetic: multi_hot_max has " << config_.multi_hot_max_size() << " entries but there are "
                << f_count << " categorical features (give one per feature, or none)";
   }
+  if (config_.drift_after_samples() >= config_.num_train_samples()) {
+    SR_THROW() << "synthetic: drift_after_samples (" << config_.drift_after_samples()
+               << ") must be less than num_train_samples (" << config_.num_train_samples()
+               << "); 0 turns the drift off";
+  }
   seed_ = config_.seed();
   num_dense_ = static_cast<int>(config_.num_dense());
   for (int f = 0; f < f_count; ++f) {
@@ -142,6 +148,9 @@ SyntheticModel::SyntheticModel(const config::SyntheticConfig& config) : config_(
     multi_hot_max_.push_back(m);
     zipf_.emplace_back(c, config_.zipf_exponent());
     scramble_.emplace_back(c, Hash3(seed_, kScrambleSalt, static_cast<uint64_t>(f)));
+    if (config_.drift_after_samples() > 0) {
+      drift_scramble_.emplace_back(c, Hash3(seed_, kDriftScrambleSalt, static_cast<uint64_t>(f)));
+    }
   }
   // Dense features: counts with a lognormal body, a per-feature missing rate,
   // and a fixed standardisation measured once so z_d has mean ~0 and std ~1.
@@ -179,15 +188,23 @@ void SyntheticModel::HiddenVector(int feature, uint64_t id, double* out) const {
   for (int k = 0; k < kPairDim; ++k) out[k] = r.Normal();
 }
 
+bool SyntheticModel::PostDrift(uint64_t index) const {
+  const uint64_t drift = config_.drift_after_samples();
+  return drift > 0 && index >= drift;  // eval indices start at num_train > drift
+}
+
 void SyntheticModel::Generate(uint64_t index, SyntheticSample* sample) const {
   CounterRng rng(seed_, kSampleStream, index);
   const int f_count = num_sparse();
+  // Only the rank -> id map changes at the drift; the draws and the planted
+  // per-id parameters do not.
+  const std::vector<IdScrambler>& scramble = PostDrift(index) ? drift_scramble_ : scramble_;
   sample->offsets.resize(static_cast<size_t>(f_count) + 1);
   sample->ids.clear();
   sample->offsets[0] = 0;
   for (int f = 0; f < f_count; ++f) {
     const uint32_t len = multi_hot_max_[f] > 1 ? 1 + static_cast<uint32_t>(rng.Below(multi_hot_max_[f])) : 1;
-    for (uint32_t j = 0; j < len; ++j) sample->ids.push_back(scramble_[f](zipf_[f].Sample(&rng)));
+    for (uint32_t j = 0; j < len; ++j) sample->ids.push_back(scramble[f](zipf_[f].Sample(&rng)));
     sample->offsets[f + 1] = static_cast<uint32_t>(sample->ids.size());
   }
   sample->dense.resize(static_cast<size_t>(num_dense_));

@@ -38,14 +38,20 @@ MatF ShardedEmbeddingCollection::GatherTable(int table) {
     double hdr[kHeader];
     std::memcpy(hdr, all.data() + off, sizeof(hdr));
     off += 2 * kHeader;
-    Block b{static_cast<int>(hdr[0]), static_cast<int64_t>(hdr[1]), static_cast<int64_t>(hdr[2]),
-            static_cast<int64_t>(hdr[5]), static_cast<int>(hdr[3]), static_cast<int>(hdr[4]), all.data() + off};
+    Block b{static_cast<int>(hdr[0]),
+            static_cast<int64_t>(hdr[1]),
+            static_cast<int64_t>(hdr[2]),
+            static_cast<int64_t>(hdr[5]),
+            static_cast<int>(hdr[3]),
+            static_cast<int>(hdr[4]),
+            all.data() + off};
     blocks.push_back(b);
     off += static_cast<size_t>(b.physical) * (b.c1 - b.c0);
   }
   if (!ts.compressed()) {
     MatF full = MatF::Zero(static_cast<int64_t>(ts.rows), ts.dim);
-    for (const Block& b : blocks) full.block(b.r0, b.c0, b.r1 - b.r0, b.c1 - b.c0) = ConstMatMap<float>(b.data, b.r1 - b.r0, b.c1 - b.c0);
+    for (const Block& b : blocks)
+      full.block(b.r0, b.c0, b.r1 - b.r0, b.c1 - b.c0) = ConstMatMap<float>(b.data, b.r1 - b.r0, b.c1 - b.c0);
     return full;
   }
   // Compressed: the shards' physical rows stacked in shard order.
@@ -111,7 +117,8 @@ void ShardedEmbeddingCollection::LoadShards(std::istream& in, const std::string&
   ReadPod(in, &magic, what);
   SR_CHECK(magic == kShardMagic) << what << ": not an embedding shard file (bad magic)";
   ReadPod(in, &count, what);
-  SR_CHECK(count == shards_.size()) << what << ": holds " << count << " shards, this rank's plan has " << shards_.size();
+  SR_CHECK(count == shards_.size()) << what << ": holds " << count << " shards, this rank's plan has "
+                                    << shards_.size();
   for (EmbeddingShard& sh : shards_) {
     int32_t table, shard, c0, c1, spr;
     uint64_t r0, r1;
@@ -126,8 +133,9 @@ void ShardedEmbeddingCollection::LoadShards(std::istream& in, const std::string&
     ReadPod(in, &physical, what);
     SR_CHECK(table == sh.table && shard == sh.shard_index && r0 == sh.row_begin && r1 == sh.row_end &&
              c0 == sh.col_begin && c1 == sh.col_end && spr == sh.state_per_row && physical == sh.num_rows)
-        << what << ": shard of table " << table << " rows " << r0 << "-" << r1 << " does not match the plan's shard of '"
-        << tables_[sh.table].name << "' rows " << sh.row_begin << "-" << sh.row_end;
+        << what << ": shard of table " << table << " rows " << r0 << "-" << r1
+        << " does not match the plan's shard of '" << tables_[sh.table].name << "' rows " << sh.row_begin << "-"
+        << sh.row_end;
     in.read(reinterpret_cast<char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
     in.read(reinterpret_cast<char*>(sh.state.data()), sh.state.size() * sizeof(float));
     SR_CHECK(in.good()) << what << ": truncated in the rows of table '" << tables_[sh.table].name << "'";

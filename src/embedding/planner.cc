@@ -104,8 +104,8 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return pieces[a].cost > pieces[b].cost; });
   std::vector<int> piece_rank(pieces.size(), 0);
-  std::vector<std::set<size_t>> holds(world);        // tables with a piece on each rank
-  std::vector<int> holds_count(tables.size(), 0);    // ranks holding a piece of each table
+  std::vector<std::set<size_t>> holds(world);      // tables with a piece on each rank
+  std::vector<int> holds_count(tables.size(), 0);  // ranks holding a piece of each table
   for (size_t idx : order) {
     const Piece& p = pieces[idx];
     const TableSpec& ts = tables[p.table];

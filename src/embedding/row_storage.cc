@@ -29,7 +29,8 @@ uint64_t CeilDiv(double a, double b) { return static_cast<uint64_t>(std::ceil(a 
 
 class HashStorage final : public RowStorage {
  public:
-  HashStorage(uint64_t n, double cr, uint64_t salt) : rows_(std::max<uint64_t>(1, CeilDiv(n, cr))), salt_(salt), n_(n) {}
+  HashStorage(uint64_t n, double cr, uint64_t salt)
+      : rows_(std::max<uint64_t>(1, CeilDiv(n, cr))), salt_(salt), n_(n) {}
   uint64_t physical_rows() const override { return rows_; }
   int Resolve(uint64_t id, int64_t* rows) const override {
     rows[0] = static_cast<int64_t>(MulHash(id, salt_, kMulA, rows_));
@@ -146,8 +147,8 @@ class CafeStorage final : public RowStorage {
   void Save(std::ostream& out) const override { sketch_->Save(out); }
   void Load(std::istream& in, const std::string& what) override { sketch_->Load(in, what); }
   std::string Describe() const override {
-    return Str(multilevel_ ? "cafe_multilevel" : "cafe", ": ", n_, " ids -> ", hot_, " hot rows (", sketch_->num_buckets(),
-               " sketch buckets, T ", threshold_, ") + ",
+    return Str(multilevel_ ? "cafe_multilevel" : "cafe", ": ", n_, " ids -> ", hot_, " hot rows (",
+               sketch_->num_buckets(), " sketch buckets, T ", threshold_, ") + ",
                multilevel_ ? Str(hash_a_, " + ", hash_b_, " hashed rows (medium from score ", medium_, ")")
                            : Str(hash_a_, " hashed rows"));
   }
@@ -197,7 +198,8 @@ std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg,
       if (ComputeCafeSizes(n, dim, cfg.compression_ratio(), h).full) {
         return std::make_unique<MappedFullStorage>(n, transform);
       }
-      return std::make_unique<CafeStorage>(cfg, n, dim, salt, cfg.storage() == config::CompressionConfig::CAFE_MULTILEVEL);
+      return std::make_unique<CafeStorage>(cfg, n, dim, salt,
+                                           cfg.storage() == config::CompressionConfig::CAFE_MULTILEVEL);
     }
   }
   SR_THROW() << "unknown table storage " << static_cast<int>(cfg.storage());

@@ -26,9 +26,9 @@ uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transfor
 
 struct ShardedEmbeddingCollection::Saved {
   int64_t batch = 0;
-  std::vector<int64_t> src_batch;                   // batch size of every rank
-  std::vector<std::vector<int32_t>> lengths_from;   // [src] per my segment, src_batch[src] lengths
-  std::vector<std::vector<int64_t>> rows_from;      // [src] local rows in my shards, segment-major
+  std::vector<int64_t> src_batch;                     // batch size of every rank
+  std::vector<std::vector<int32_t>> lengths_from;     // [src] per my segment, src_batch[src] lengths
+  std::vector<std::vector<int64_t>> rows_from;        // [src] local rows in my shards, segment-major
   std::vector<std::vector<int32_t>> feature_lengths;  // [f] bag lengths of the local batch
   // Owner side: what the received ids resolve to. Physical rows per sample
   // and the rows themselves, per source, segment-major like the ids (for FULL
@@ -45,8 +45,7 @@ struct ShardedEmbeddingCollection::Saved {
 
 ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan,
                                                        const config::EmbeddingConfig& cfg,
-                                                       config::IdTransform transform, uint64_t seed,
-                                                       Communicator* comm)
+                                                       config::IdTransform transform, uint64_t seed, Communicator* comm)
     : tables_(std::move(tables)),
       plan_(std::move(plan)),
       transform_(transform),
@@ -93,7 +92,7 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
       if (sh.storage) {
         LogAll(Str("table '", tables_[t].name, "' shard ", s, ": ", sh.storage->Describe(), "; budget ",
                    4.0 * tables_[t].dim * static_cast<double>(sh.row_end - sh.row_begin) /
-                           tables_[t].compression.compression_ratio() / 1e6,
+                       tables_[t].compression.compression_ratio() / 1e6,
                    " MB, allocated ", (4.0 * sh.num_rows * sh.cols() + sh.storage->ExtraBytes()) / 1e6,
                    " MB (+ optimizer state ", 4.0 * sh.num_rows * sh.state_per_row / 1e6, " MB)"));
       }
@@ -105,7 +104,8 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < sh.rows(); ++r) {
         // FULL rows start from their logical row; physical rows of a compressed shard from their index.
-        const uint64_t key = sh.storage ? Hash3(seed, static_cast<uint64_t>(s), static_cast<uint64_t>(r)) : sh.row_begin + r;
+        const uint64_t key =
+            sh.storage ? Hash3(seed, static_cast<uint64_t>(s), static_cast<uint64_t>(r)) : sh.row_begin + r;
         InitRow(seed, tables_[t].name, key, tables_[t].dim, sh.col_begin, sh.col_end, scale, sh.row(r));
       }
       local_shard_of_[t][s] = static_cast<int>(shards_.size());
@@ -227,7 +227,8 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   for (int s = 0; s < world; ++s) {
     const int64_t Bs = sv.src_batch[s];
     size_t total = 0;
-    for (const Segment& seg : mine) total += static_cast<size_t>(Bs) * shards_[LocalShardIndex(seg.table, seg.shard)].cols();
+    for (const Segment& seg : mine)
+      total += static_cast<size_t>(Bs) * shards_[LocalShardIndex(seg.table, seg.shard)].cols();
     pooled_send[s].resize(total);
     size_t len_off = 0, row_off = 0, out_off = 0;
     for (const Segment& seg : mine) {
@@ -571,7 +572,8 @@ void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& gra
     }
     AllReduceSum(*comm_, buf.data(), buf.size());
     for (int64_t r = 0; r < rows; ++r) {
-      if (count[r] > 0.0f) optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, buf.data() + r * cols, cols);
+      if (count[r] > 0.0f)
+        optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, buf.data() + r * cols, cols);
     }
   }
 }

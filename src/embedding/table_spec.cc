@@ -54,7 +54,8 @@ std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num
     uint64_t max_card_rows = 0;
     for (uint32_t f : tc.features()) {
       SR_CHECK(static_cast<int>(f) < num_sparse)
-          << key << ".features: feature " << f << " does not exist (the data has " << num_sparse << " categorical features)";
+          << key << ".features: feature " << f << " does not exist (the data has " << num_sparse
+          << " categorical features)";
       SR_CHECK(owner[f] < 0) << key << ".features: feature " << f << " is already served by table '"
                              << cfg.tables(owner[f]).name() << "'";
       owner[f] = i;

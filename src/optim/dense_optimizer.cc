@@ -93,13 +93,10 @@ DenseOptimizer::DenseOptimizer(const config::DenseOptimizerConfig& config, uint6
 
 int DenseOptimizer::NumSlots() const {
   switch (type_) {
-    case config::ADAGRAD:
-      return 1;
+    case config::ADAGRAD: return 1;
     case config::ADAM:
-    case config::ADAMW:
-      return 2;
-    default:
-      return 0;
+    case config::ADAMW: return 2;
+    default: return 0;
   }
 }
 
@@ -147,9 +144,7 @@ void DenseOptimizer::Step(const std::vector<ParamRef<float>>& params, uint64_t s
     auto w = VecMap<float>(params[i].value, n).array();
     const auto g = Eigen::Map<const Vec<float>>(params[i].grad, n).array() + l2 * w;
     switch (type_) {
-      case config::SGD:
-        w -= flr * g;
-        break;
+      case config::SGD: w -= flr * g; break;
       case config::ADAGRAD: {
         auto acc = slots_[0][i].array();
         acc += g.square();
@@ -166,8 +161,7 @@ void DenseOptimizer::Step(const std::vector<ParamRef<float>>& params, uint64_t s
         w -= adam_step * m / (v.sqrt() * inv_sqrt_bc2 + eps);
         break;
       }
-      default:
-        SR_THROW() << "unhandled optimizer type " << int(type_);
+      default: SR_THROW() << "unhandled optimizer type " << int(type_);
     }
   }
 }

@@ -31,17 +31,10 @@ double LrSchedule::LearningRate(uint64_t step) const {
   const double p = std::min(1.0, static_cast<double>(step - decay_start_) / (total_steps_ - decay_start_));
   double f = 1.0;
   switch (decay_) {
-    case config::LINEAR:
-      f = 1.0 - p;
-      break;
-    case config::COSINE:
-      f = 0.5 * (1.0 + std::cos(kPi * p));
-      break;
-    case config::POLYNOMIAL:
-      f = (1.0 - p) * (1.0 - p);
-      break;
-    case config::CONSTANT:
-      break;
+    case config::LINEAR: f = 1.0 - p; break;
+    case config::COSINE: f = 0.5 * (1.0 + std::cos(kPi * p)); break;
+    case config::POLYNOMIAL: f = (1.0 - p) * (1.0 - p); break;
+    case config::CONSTANT: break;
   }
   return lr_ * (min_ratio_ + (1.0 - min_ratio_) * f);
 }

@@ -1,9 +1,9 @@
 #include "shardrec/train/metrics_log.h"
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <sys/stat.h>
 
 #include "shardrec/core/error.h"
 

@@ -100,9 +100,8 @@ struct Trainer::Impl {
       std::string name(len, '\0');
       read(name.data(), len);
       read(&size, sizeof(size));
-      SR_CHECK(name == p.name && size == p.size)
-          << path << ": parameter '" << name << "' (" << size << ") where the model has '" << p.name << "' (" << p.size
-          << ")";
+      SR_CHECK(name == p.name && size == p.size) << path << ": parameter '" << name << "' (" << size
+                                                 << ") where the model has '" << p.name << "' (" << p.size << ")";
       read(p.value, size * sizeof(float));
     }
     uint64_t slen = 0;
@@ -211,7 +210,8 @@ Trainer::~Trainer() = default;
 EvalResult Trainer::Evaluate() {
   Impl& s = *impl_;
   const config::TrainConfig& tc = s.cfg.train();
-  std::unique_ptr<SampleSource> src = MakeEvalSource(s.cfg.data(), s.comm->rank(), s.comm->size(), tc.global_batch_size());
+  std::unique_ptr<SampleSource> src =
+      MakeEvalSource(s.cfg.data(), s.comm->rank(), s.comm->size(), tc.global_batch_size());
   std::vector<float> probs, labels;
   uint64_t seen = 0;
   std::vector<MatF> emb;
@@ -260,9 +260,10 @@ TrainResult Trainer::Run(bool resume) {
   }
   if (s.cfg.data().source() == config::SYNTHETIC && s.step == 0) {
     const PlantedOptimum opt = PlantedOptimumMetrics(s.cfg.data().synthetic(), tc.eval_samples());
-    LogInfo(Str("planted click model: best achievable eval AUC ", opt.auc, ", logloss ", opt.logloss,
-                ", click rate ", opt.positive_rate, " (over ", opt.samples, " eval samples)"));
-    metrics.Write("planted_optimum", {{"auc", opt.auc}, {"logloss", opt.logloss}, {"positive_rate", opt.positive_rate}});
+    LogInfo(Str("planted click model: best achievable eval AUC ", opt.auc, ", logloss ", opt.logloss, ", click rate ",
+                opt.positive_rate, " (over ", opt.samples, " eval samples)"));
+    metrics.Write("planted_optimum",
+                  {{"auc", opt.auc}, {"logloss", opt.logloss}, {"positive_rate", opt.positive_rate}});
   }
 
   std::unique_ptr<SampleSource> src =
@@ -315,7 +316,8 @@ TrainResult Trainer::Run(bool resume) {
       char line[256];
       std::snprintf(line, sizeof(line), "step %llu/%llu | loss %.5f | %.0f samples/s | lr %.3g | eta %s",
                     static_cast<unsigned long long>(s.step), static_cast<unsigned long long>(tc.steps()), mean_loss,
-                    sps, s.optimizer->LearningRate(s.step - 1), FormatDuration(per_step * (tc.steps() - s.step)).c_str());
+                    sps, s.optimizer->LearningRate(s.step - 1),
+                    FormatDuration(per_step * (tc.steps() - s.step)).c_str());
       LogInfo(line);
       metrics.Write("train", {{"step", static_cast<double>(s.step)},
                               {"loss", mean_loss},
@@ -330,7 +332,9 @@ TrainResult Trainer::Run(bool resume) {
     if (tc.eval_every() > 0 && s.step % tc.eval_every() == 0 && s.step < tc.steps()) {
       const EvalResult e = Evaluate();
       LogInfo(Str("eval at step ", s.step, ": AUC ", e.auc, ", logloss ", e.logloss, " (", e.samples, " samples)"));
-      metrics.Write("eval", {{"step", static_cast<double>(s.step)}, {"auc", e.auc}, {"logloss", e.logloss},
+      metrics.Write("eval", {{"step", static_cast<double>(s.step)},
+                             {"auc", e.auc},
+                             {"logloss", e.logloss},
                              {"samples", static_cast<double>(e.samples)}});
     }
     if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < last_step) {

@@ -134,10 +134,11 @@ int main(int argc, char** argv) {
     const double fwd_bytes = ids * row_bytes;
     const double bwd_bytes = ids * (2 * row_bytes + 2 * state_bytes);
     const double gbs = (fwd_bytes + bwd_bytes) / (fwd + bwd) / 1e9;
-    std::printf("%-16s forward %.2f GB/s (%.1f M ids/s, %.0f%% of random gather), backward+update %.2f GB/s, "
-                "total %.2f GB/s = %.0f%% of copy\n",
-                opt == config::SPARSE_SGD ? "SGD" : "row-wise Adagrad", fwd_bytes / fwd / 1e9, ids / fwd / 1e6,
-                100.0 * fwd_bytes / fwd / 1e9 / gather, bwd_bytes / bwd / 1e9, gbs, 100.0 * gbs / stream);
+    std::printf(
+        "%-16s forward %.2f GB/s (%.1f M ids/s, %.0f%% of random gather), backward+update %.2f GB/s, "
+        "total %.2f GB/s = %.0f%% of copy\n",
+        opt == config::SPARSE_SGD ? "SGD" : "row-wise Adagrad", fwd_bytes / fwd / 1e9, ids / fwd / 1e6,
+        100.0 * fwd_bytes / fwd / 1e9 / gather, bwd_bytes / bwd / 1e9, gbs, 100.0 * gbs / stream);
   }
   return 0;
 }

@@ -142,13 +142,19 @@ TEST_P(CompressedCollectionTest, ShardedEqualsOneProcess) {
 
 std::vector<Case> Cases() {
   return {
-      {"hash_table_sgd", config::CompressionConfig::HASH, config::TABLE_WISE, config::SPARSE_SGD, config::GRADIENT_NORM},
+      {"hash_table_sgd", config::CompressionConfig::HASH, config::TABLE_WISE, config::SPARSE_SGD,
+       config::GRADIENT_NORM},
       {"qr_row_adam", config::CompressionConfig::QR, config::ROW_WISE, config::SPARSE_ADAM, config::GRADIENT_NORM},
-      {"cafe_table_adagrad", config::CompressionConfig::CAFE, config::TABLE_WISE, config::ROWWISE_ADAGRAD, config::GRADIENT_NORM},
-      {"cafe_row_adagrad", config::CompressionConfig::CAFE, config::ROW_WISE, config::ROWWISE_ADAGRAD, config::GRADIENT_NORM},
-      {"cafe_row_sgd_frequency", config::CompressionConfig::CAFE, config::ROW_WISE, config::SPARSE_SGD, config::FREQUENCY},
-      {"multilevel_row_adam", config::CompressionConfig::CAFE_MULTILEVEL, config::ROW_WISE, config::SPARSE_ADAM, config::GRADIENT_NORM},
-      {"multilevel_table_sgd", config::CompressionConfig::CAFE_MULTILEVEL, config::TABLE_WISE, config::SPARSE_SGD, config::FREQUENCY},
+      {"cafe_table_adagrad", config::CompressionConfig::CAFE, config::TABLE_WISE, config::ROWWISE_ADAGRAD,
+       config::GRADIENT_NORM},
+      {"cafe_row_adagrad", config::CompressionConfig::CAFE, config::ROW_WISE, config::ROWWISE_ADAGRAD,
+       config::GRADIENT_NORM},
+      {"cafe_row_sgd_frequency", config::CompressionConfig::CAFE, config::ROW_WISE, config::SPARSE_SGD,
+       config::FREQUENCY},
+      {"multilevel_row_adam", config::CompressionConfig::CAFE_MULTILEVEL, config::ROW_WISE, config::SPARSE_ADAM,
+       config::GRADIENT_NORM},
+      {"multilevel_table_sgd", config::CompressionConfig::CAFE_MULTILEVEL, config::TABLE_WISE, config::SPARSE_SGD,
+       config::FREQUENCY},
   };
 }
 

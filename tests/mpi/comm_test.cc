@@ -30,7 +30,8 @@ TEST(Comm, AllReduceSumMaxMin) {
   const double tri = n * (n + 1) / 2.0;  // sum of (r+1)
   for (size_t k = 0; k < f.size(); ++k) ASSERT_EQ(f[k], static_cast<float>(tri * (k % 17))) << k;
   for (size_t k = 0; k < d.size(); ++k) ASSERT_EQ(d[k], tri * 0.5 * k);
-  for (size_t k = 0; k < i.size(); ++k) ASSERT_EQ(i[k], (int64_t{1} << 40) * (n * (n - 1) / 2) + n * static_cast<int64_t>(k));
+  for (size_t k = 0; k < i.size(); ++k)
+    ASSERT_EQ(i[k], (int64_t{1} << 40) * (n * (n - 1) / 2) + n * static_cast<int64_t>(k));
   EXPECT_EQ(AllReduceScalar<int64_t>(c, r, ReduceOp::kMax), n - 1);
   EXPECT_EQ(AllReduceScalar<int64_t>(c, r, ReduceOp::kMin), 0);
   EXPECT_EQ(AllReduceScalar<double>(c, -r, ReduceOp::kMin), -(n - 1));

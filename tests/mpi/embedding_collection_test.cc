@@ -62,13 +62,15 @@ Batch Slice(const Batch& g, int rank, int world) {
 }
 
 // dLoss/d(pooled output) of global sample i, feature f, column c.
-float OutGrad(int step, int i, int f, int c) { return static_cast<float>(std::sin(1.3 * i + 0.7 * f + 0.31 * c + step)); }
+float OutGrad(int step, int i, int f, int c) {
+  return static_cast<float>(std::sin(1.3 * i + 0.7 * f + 0.31 * c + step));
+}
 
 // The naive reference: full tables, loops.
 struct Reference {
   std::vector<TableSpec> tables;
   std::vector<MatF> weights;
-  std::vector<MatF> state;  // rows x state floats, one block per column range
+  std::vector<MatF> state;                                   // rows x state floats, one block per column range
   std::vector<std::vector<std::pair<int, int>>> col_ranges;  // [table] column shards (whole row if not column-wise)
   config::EmbeddingConfig cfg;
   config::IdTransform transform;
@@ -96,8 +98,8 @@ struct Reference {
       for (uint64_t r = 0; r < t.rows; ++r)
         InitRow(kSeed, t.name, r, t.dim, 0, t.dim, static_cast<float>(std::sqrt(1.0 / t.rows)), w.row(r).data());
       weights.push_back(w);
-      state.push_back(MatF::Constant(t.rows, std::max(1, opt.StateFloatsPerRow(t.dim) * static_cast<int>(ranges.size())),
-                                     opt.InitialState()));
+      state.push_back(MatF::Constant(
+          t.rows, std::max(1, opt.StateFloatsPerRow(t.dim) * static_cast<int>(ranges.size())), opt.InitialState()));
     }
   }
 
@@ -204,7 +206,8 @@ TEST_P(CollectionTest, EqualsSingleProcessReference) {
     for (int f = 0; f < kFeatures; ++f) {
       grads[f].resize(local.batch_size, coll.feature_dim(f));
       for (int64_t i = 0; i < local.batch_size; ++i)
-        for (int c = 0; c < grads[f].cols(); ++c) grads[f](i, c) = OutGrad(step, static_cast<int>(local.first_sample + i), f, c);
+        for (int c = 0; c < grads[f].cols(); ++c)
+          grads[f](i, c) = OutGrad(step, static_cast<int>(local.first_sample + i), f, c);
     }
     coll.BackwardAndUpdate(grads, step);
     ref.BackwardAndUpdate(global, step);
@@ -253,7 +256,8 @@ TEST(CollectionErrors, RejectsMismatchedBatch) {
     coll.Forward(b, &out, false);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("batch has 2 categorical features, the embedding collection 1"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("batch has 2 categorical features, the embedding collection 1"),
+              std::string::npos)
         << e.what();
   }
 }

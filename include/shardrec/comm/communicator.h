@@ -31,7 +31,8 @@ class Communicator {
   // Every rank contributes `bytes`; out receives size()*bytes in rank order.
   virtual void AllGather(const void* in, size_t bytes, void* out) = 0;
   // Variable-size all-gather: out is resized to the concatenation in rank order.
-  virtual void AllGatherV(const void* in, size_t bytes, std::vector<char>* out, std::vector<size_t>* bytes_per_rank) = 0;
+  virtual void AllGatherV(const void* in, size_t bytes, std::vector<char>* out,
+                          std::vector<size_t>* bytes_per_rank) = 0;
   // send_bytes[d] bytes go to rank d, laid out back to back in `send`.
   // recv gets what every rank sent here, in source-rank order; recv_bytes[s]
   // says how much came from s.

@@ -22,9 +22,9 @@ namespace detail {
 }  // namespace shardrec
 
 // SR_CHECK(cond) << "extra context";  — throws shardrec::Error naming file:line and the expression.
-#define SR_CHECK(cond)                                                                     \
-  if (cond) {                                                                              \
-  } else                                                                                   \
+#define SR_CHECK(cond) \
+  if (cond) {          \
+  } else               \
     ::shardrec::detail::CheckMessage(__FILE__, __LINE__, #cond)
 
 // SR_THROW() << "message";  — throws shardrec::Error with the message (no expression).

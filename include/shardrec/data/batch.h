@@ -17,9 +17,9 @@ struct JaggedIds {
 };
 
 struct Batch {
-  int64_t batch_size = 0;    // samples in this rank's slice
-  int64_t first_sample = 0;  // global index of this slice's first sample in its stream
-  MatF dense;                // batch_size x num_dense, already transformed (log1p etc.)
+  int64_t batch_size = 0;         // samples in this rank's slice
+  int64_t first_sample = 0;       // global index of this slice's first sample in its stream
+  MatF dense;                     // batch_size x num_dense, already transformed (log1p etc.)
   std::vector<JaggedIds> sparse;  // one per categorical feature
   std::vector<float> labels;      // batch_size, 0 or 1
 };

@@ -16,6 +16,12 @@
 // can express and a linear model cannot. Terms whose features do not exist
 // (fewer than 5 categorical or no dense features) are left out.
 // label ~ Bernoulli(sigmoid(logit)).
+//
+// Drift (drift_after_samples = N > 0): samples with index >= N, i.e. the
+// training samples from N on and every eval sample, map Zipf ranks to ids with
+// a second set of per-feature scramble keys. The hot ids change; the planted
+// parameters stay functions of the id, so a model must re-learn which ids
+// matter, not what they mean.
 #pragma once
 
 #include <cstdint>
@@ -96,6 +102,8 @@ class SyntheticModel {
   uint64_t num_train() const { return config_.num_train_samples(); }
   uint64_t num_eval() const { return config_.num_eval_samples(); }
   const config::SyntheticConfig& config() const { return config_; }
+  // Whether sample `index` uses the post-drift rank -> id map.
+  bool PostDrift(uint64_t index) const;
 
   static constexpr int kPairDim = 4;
   static constexpr double kPairScale = 0.5;
@@ -113,6 +121,7 @@ class SyntheticModel {
   std::vector<uint32_t> multi_hot_max_;
   std::vector<ZipfSampler> zipf_;
   std::vector<IdScrambler> scramble_;
+  std::vector<IdScrambler> drift_scramble_;  // empty without drift
   std::vector<DenseShape> dense_;
 };
 

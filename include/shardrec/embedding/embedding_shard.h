@@ -22,7 +22,7 @@ struct EmbeddingShard {
   // Compressed tables: maps ids to physical rows (nullptr for FULL, whose
   // physical rows are the logical rows [row_begin, row_end)).
   std::unique_ptr<RowStorage> storage;
-  int64_t num_rows = 0;  // physical rows held
+  int64_t num_rows = 0;                                  // physical rows held
   std::vector<float, HugePageAllocator<float>> weights;  // (row_end-row_begin) x cols, row-major
   std::vector<float, HugePageAllocator<float>> state;    // (row_end-row_begin) x state_per_row
   // Scratch for gradient de-duplication: slot of each local row in this

@@ -31,9 +31,8 @@ uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transfor
 
 class ShardedEmbeddingCollection {
  public:
-  ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan,
-                             const config::EmbeddingConfig& cfg, config::IdTransform transform, uint64_t seed,
-                             Communicator* comm);
+  ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan, const config::EmbeddingConfig& cfg,
+                             config::IdTransform transform, uint64_t seed, Communicator* comm);
   ~ShardedEmbeddingCollection();
 
   // Pools every feature of this rank's batch: out[f] is batch_size x dim of f's table.
@@ -82,8 +81,9 @@ class ShardedEmbeddingCollection {
   int LocalShardIndex(int table, int shard) const;
   void MapFeatureRows(const Batch& batch);
   void ResolveReceived();
-  void ObserveAdaptive(const std::vector<std::vector<float>>& grad_recv, const std::vector<std::vector<size_t>>& len_off,
-                       const std::vector<std::vector<size_t>>& id_off, const std::vector<std::vector<size_t>>& grad_off);
+  void ObserveAdaptive(const std::vector<std::vector<float>>& grad_recv,
+                       const std::vector<std::vector<size_t>>& len_off, const std::vector<std::vector<size_t>>& id_off,
+                       const std::vector<std::vector<size_t>>& grad_off);
   uint64_t TableSalt(int table) const { return table_salt_[table]; }
   void ReplicatedForward(const Batch& batch, std::vector<MatF>* out);
   void ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h);
@@ -96,11 +96,11 @@ class ShardedEmbeddingCollection {
   Communicator* comm_;
   SparseOptimizer optimizer_;
   std::vector<int> feature_table_;
-  std::vector<EmbeddingShard> shards_;                 // this rank's shards
-  std::vector<std::vector<int>> local_shard_of_;       // [table][shard] -> index in shards_ or -1
-  std::vector<std::vector<Segment>> segments_to_;      // [rank] -> segments owned by that rank
-  std::vector<uint64_t> table_salt_;                    // [table] hash salt derived from its name
-  bool any_adaptive_ = false;                           // some table's storage learns (CAFE): same on all ranks
+  std::vector<EmbeddingShard> shards_;             // this rank's shards
+  std::vector<std::vector<int>> local_shard_of_;   // [table][shard] -> index in shards_ or -1
+  std::vector<std::vector<Segment>> segments_to_;  // [rank] -> segments owned by that rank
+  std::vector<uint64_t> table_salt_;               // [table] hash salt derived from its name
+  bool any_adaptive_ = false;                      // some table's storage learns (CAFE): same on all ranks
 
   // Per-step state.
   std::vector<std::vector<int64_t>> feature_rows_;  // [f] mapped row of every id in the local batch

@@ -1,7 +1,7 @@
 #include "shardrec/data/data_factory.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,7 +70,8 @@ TEST(DataFactory, GlobalBatchMustDivideByWorld) {
   const std::string msg = testing::ErrorOf([&] { MakeTrainSource(c, 0, 3, 64, 0); });
   EXPECT_NE(msg.find("global batch size 64 does not divide by the 3 ranks"), std::string::npos) << msg;
   EXPECT_NE(testing::ErrorOf([&] { MakeEvalSource(c, 1, 3, 100); }).find("does not divide"), std::string::npos);
-  EXPECT_NE(testing::ErrorOf([&] { MakeTrainSource(c, 3, 3, 99, 0); }).find("rank 3 is outside 0..2"), std::string::npos);
+  EXPECT_NE(testing::ErrorOf([&] { MakeTrainSource(c, 3, 3, 99, 0); }).find("rank 3 is outside 0..2"),
+            std::string::npos);
   EXPECT_NO_THROW(MakeTrainSource(c, 2, 3, 99, 0));
 }
 

@@ -267,6 +267,81 @@ TEST(Synthetic, PlantedOptimumBeatsTrivialScorers) {
   EXPECT_LT(linear_auc, opt.auc - 0.02);
 }
 
+// The ids of feature 0 over samples [first, last), most frequent first.
+std::vector<uint64_t> IdsByFrequency(const SyntheticModel& m, uint64_t first, uint64_t last) {
+  std::unordered_map<uint64_t, int> count;
+  SyntheticSample s;
+  for (uint64_t i = first; i < last; ++i) {
+    m.Generate(i, &s);
+    ++count[s.ids[s.offsets[0]]];
+  }
+  std::vector<std::pair<int, uint64_t>> by_freq;
+  for (const auto& [id, c] : count) by_freq.emplace_back(c, id);
+  std::sort(by_freq.rbegin(), by_freq.rend());
+  std::vector<uint64_t> out;
+  for (const auto& p : by_freq) out.push_back(p.second);
+  return out;
+}
+
+TEST(Synthetic, DriftChangesTheHotIdsOnly) {
+  config::SyntheticConfig base;
+  base.set_num_train_samples(40000);
+  base.set_num_eval_samples(20000);
+  base.add_cardinalities(1000);
+  base.add_cardinalities(100000);
+  base.set_num_dense(3);
+  base.set_zipf_exponent(1.2);
+  auto drift = base;
+  drift.set_drift_after_samples(20000);
+  const SyntheticModel plain(base), drifting(drift);
+  EXPECT_FALSE(plain.PostDrift(39999));
+  EXPECT_FALSE(plain.PostDrift(40000));
+  EXPECT_FALSE(drifting.PostDrift(19999));
+  EXPECT_TRUE(drifting.PostDrift(20000));
+  EXPECT_TRUE(drifting.PostDrift(40000));  // eval
+
+  // Before the drift, the two models make identical samples.
+  for (uint64_t i : {uint64_t{0}, uint64_t{1}, uint64_t{19999}}) {
+    EXPECT_EQ(FromModel(plain, i, 0), FromModel(drifting, i, 0)) << i;
+  }
+  // After it, the draws are the same (dense features, bag shapes) but the ids differ.
+  int ids_changed = 0;
+  for (uint64_t i = 20000; i < 20100; ++i) {
+    const FlatSample a = FromModel(plain, i, 0), b = FromModel(drifting, i, 0);
+    EXPECT_EQ(a.dense, b.dense);
+    ids_changed += a.bags != b.bags;
+  }
+  EXPECT_GT(ids_changed, 95);
+  // The planted weights are a function of the id alone.
+  for (uint64_t id : {uint64_t{0}, uint64_t{5}, uint64_t{999}}) {
+    EXPECT_EQ(plain.IdWeight(0, id), drifting.IdWeight(0, id));
+  }
+
+  // The hot ids change at the drift...
+  const auto before = IdsByFrequency(drifting, 0, 20000);
+  const auto after = IdsByFrequency(drifting, 20000, 40000);
+  const auto eval = IdsByFrequency(drifting, 40000, 60000);
+  ASSERT_GE(before.size(), 10u);
+  ASSERT_GE(after.size(), 10u);
+  EXPECT_NE(before[0], after[0]);
+  const std::set<uint64_t> top_before(before.begin(), before.begin() + 10);
+  int shared = 0;
+  for (int k = 0; k < 10; ++k) shared += top_before.count(after[k]);
+  EXPECT_LE(shared, 3) << "the top-10 ids barely change at the drift";
+  // ...and eval uses the post-drift map.
+  EXPECT_EQ(eval[0], after[0]);
+  // Without drift, the hot ids stay where they were, in eval too.
+  EXPECT_EQ(IdsByFrequency(plain, 20000, 40000)[0], before[0]);
+  EXPECT_EQ(IdsByFrequency(plain, 40000, 60000)[0], before[0]);
+
+  // The source reads post-drift samples from index drift_after_samples on.
+  auto src = Synth(drift, 0, 1, 100, false, 200);
+  Batch b;
+  ASSERT_TRUE(src->Next(&b));
+  EXPECT_EQ(b.first_sample, 20000);
+  EXPECT_EQ(testing::Flatten(b)[0], FromModel(drifting, 20000, 20000));
+}
+
 TEST(Synthetic, RejectsInconsistentConfig) {
   auto cfg = SmallConfig();
   cfg.add_multi_hot_max(2);  // 7 entries for 6 features
@@ -277,6 +352,11 @@ TEST(Synthetic, RejectsInconsistentConfig) {
   auto neg = SmallConfig();
   neg.set_zipf_exponent(-1.0);
   EXPECT_THROW(SyntheticModel{neg}, Error);
+  auto late_drift = SmallConfig();
+  late_drift.set_drift_after_samples(100);  // = num_train: no training sample would drift
+  EXPECT_THROW(SyntheticModel{late_drift}, Error);
+  late_drift.set_drift_after_samples(99);
+  EXPECT_NO_THROW(SyntheticModel{late_drift});
 }
 
 }  // namespace

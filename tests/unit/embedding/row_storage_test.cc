@@ -125,7 +125,8 @@ TEST(RowStorage, MultiLevelTiersReadTheRightRowsAndPromotionCopiesTheirSum) {
 }
 
 TEST(RowStorage, CafePromotionCopiesTheHashedRowTheForwardPassRead) {
-  EmbeddingShard sh = MakeShard(MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kDim, config::MODULO, 3), 0);
+  EmbeddingShard sh =
+      MakeShard(MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kDim, config::MODULO, 3), 0);
   const uint64_t id = 99;
   int64_t before[2], after[2];
   ASSERT_EQ(sh.storage->Resolve(id, before), 1);
