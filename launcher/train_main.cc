@@ -11,6 +11,7 @@
 #include "shardrec/config/config.h"
 #include "shardrec/core/error.h"
 #include "shardrec/core/log.h"
+#include "shardrec/train/stop_request.h"
 #include "shardrec/train/trainer.h"
 
 namespace {
@@ -59,13 +60,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     comm = shardrec::MakeMpiCommunicator();
+    shardrec::InstallStopSignalHandlers();
     shardrec::SetLogRank(comm->rank());
     shardrec::LogInfo("shardrec-train: " + std::string(config_path.empty() ? "(defaults)" : config_path) + ", " +
                       std::to_string(comm->size()) + " rank(s) via " + comm->name() + "; launched by " +
                       DescribeLaunch());
     shardrec::Trainer trainer(cfg, comm.get());
     const shardrec::TrainResult r = trainer.Run(resume);
-    if (r.stopped_early) return 0;
+    // Stopped by a signal after writing the checkpoint: tell the batch script to requeue.
+    if (r.stopped_early) return r.stop_signal != 0 ? shardrec::kExitPreempted : 0;
     const double total = std::max(1e-9, r.data_s + r.embedding_s + r.dense_s + r.allreduce_s + r.optimizer_s);
     char line[512];
     std::snprintf(line, sizeof(line),

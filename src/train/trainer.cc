@@ -25,6 +25,7 @@
 #include "shardrec/train/checkpoint.h"
 #include "shardrec/train/gradient_sync.h"
 #include "shardrec/train/metrics_log.h"
+#include "shardrec/train/stop_request.h"
 
 namespace shardrec {
 namespace {
@@ -340,6 +341,12 @@ TrainResult Trainer::Run(bool resume) {
     if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < last_step) {
       s.SaveCheckpoint();
     }
+    // A stop signal on any rank stops every rank after this same step.
+    result.stop_signal = static_cast<int>(AllReduceScalar<int64_t>(*s.comm, StopRequested(), ReduceOp::kMax));
+    if (result.stop_signal != 0) {
+      LogInfo(Str("signal ", result.stop_signal, " received: stopping after step ", s.step));
+      break;
+    }
   }
   const double train_secs = run_timer.Seconds();
   result.steps = s.step;
@@ -347,7 +354,8 @@ TrainResult Trainer::Run(bool resume) {
   s.SaveCheckpoint();
   result.checkpoint_dir = s.last_checkpoint;
   if (s.step < tc.steps()) {
-    LogInfo(Str("stopped after ", s.step - first_step, " steps (train.stop_after_steps) at step ", s.step, " of ",
+    LogInfo(Str("stopped after ", s.step - first_step, " steps (",
+                result.stop_signal != 0 ? "stop signal" : "train.stop_after_steps", ") at step ", s.step, " of ",
                 tc.steps(), "; continue with --resume"));
     result.stopped_early = true;
     return result;

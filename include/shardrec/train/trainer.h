@@ -25,7 +25,8 @@ struct TrainResult {
   EvalResult eval;               // final evaluation
   std::string checkpoint_dir;    // the last checkpoint written ("" if none)
   std::string metrics_path;
-  bool stopped_early = false;  // train.stop_after_steps ended the run before train.steps
+  bool stopped_early = false;  // train.stop_after_steps or a stop signal ended the run before train.steps
+  int stop_signal = 0;         // the signal that stopped it (0: train.stop_after_steps or not stopped)
   // Step-time breakdown of this run, seconds summed over steps.
   double data_s = 0, embedding_s = 0, dense_s = 0, allreduce_s = 0, optimizer_s = 0;
 };
