@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what shardrec needs to build and run on Debian 12 / Ubuntu 22.04+.
 # Idempotent: installs only missing packages, and skips apt entirely when all are present.
+#   scripts/setup.sh [--with-slurm]
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +10,8 @@ PACKAGES=(
   libeigen3-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev
   libcli11-dev zlib1g-dev libgtest-dev libopenblas-openmp-dev
 )
+# --with-slurm (scripts/test.sh): the Slurm end-to-end test starts a real single-node cluster.
+[ "${1:-}" = "--with-slurm" ] && PACKAGES+=(slurm-wlm munge)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

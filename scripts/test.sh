@@ -3,7 +3,7 @@
 # unit tests, multi-rank tests under mpiexec (-n 1, 2, 4) and end-to-end runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --with-slurm
 ./scripts/build.sh
 cd "${SHARDREC_BUILD_DIR:-build}"
 # Tests that use the public datasets find them in ../shared/data (or $SHARDREC_DATA_DIR)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A real single-node Slurm runs scripts/slurm/train.sbatch with 2 tasks:
+# 1. a short training exits 0 with a checkpoint and a metrics log;
+# 2. a longer one gets SIGUSR1 mid-run (as --signal delivers before a time
+#    limit), checkpoints, exits 75, is requeued by the script, resumes, and ends
+#    with bitwise the same parameters as the uninterrupted run of step 1's kind.
+# Starts the cluster (scripts/slurm/local_cluster.sh) and stops it afterwards.
+# Exit 77 (skipped) when Slurm is not installed or we are not root.
+source "$(dirname "$0")/common.sh" "$@"
+if [ "$(id -u)" -ne 0 ] || ! command -v slurmctld >/dev/null; then
+  echo "SKIP: needs root and slurm-wlm (scripts/setup.sh installs it)"
+  exit 77
+fi
+started_here=0
+if ! pgrep -x slurmctld >/dev/null; then
+  bash "$SRC/scripts/slurm/local_cluster.sh" start
+  started_here=1
+fi
+cleanup_slurm() {
+  [ "$started_here" -eq 1 ] && bash "$SRC/scripts/slurm/local_cluster.sh" stop
+  rm -rf "$WORK"
+}
+trap cleanup_slurm EXIT
+export SHARDREC_TRAIN="$TRAIN"
+cd "$SRC"
+
+# 1. A short job.
+sbatch --wait --output="$WORK/short.log" scripts/slurm/train.sbatch "$TINY" --set train.output_dir="$WORK/short" \
+  >/dev/null || { cat "$WORK/short.log"; fail "short job failed"; }
+grep -q "launched by Slurm job" "$WORK/short.log" || fail "the launcher did not see the Slurm environment"
+[ -f "$WORK/short/checkpoints/step_0000000050/manifest.pb" ] || fail "short job left no checkpoint"
+grep -q '"event": "final"' "$WORK/short/metrics.jsonl" || fail "short job left no final metrics"
+
+# 2. Preempted and requeued.
+STEPS=100000
+SETS=(train.steps=$STEPS train.log_every=5000)
+run 2 whole --set "${SETS[@]}"
+job=$(sbatch --parsable --output="$WORK/long.log" scripts/slurm/train.sbatch "$TINY" \
+  --set train.output_dir="$WORK/long" "${SETS[@]}")
+for _ in $(seq 1200); do
+  grep -q "step 5000/" "$WORK/long.log" 2>/dev/null && break
+  sleep 0.1
+done
+scancel --signal=USR1 "$job"
+for _ in $(seq 1200); do
+  state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+  restarts=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
+  [ "$state" = COMPLETED ] && grep -q "\] done:" "$WORK/long.log" && break
+  # Slurm holds a requeued job for a while (BeginTime); start it now.
+  # Once the previous run's step daemons are gone (starting earlier makes the new step's launch fail).
+  if [ "$state" = PENDING ] && [ "${restarts:-0}" -ge 1 ] && ! pgrep -f "slurmstepd: \[$job" >/dev/null; then
+    sleep 1
+    scontrol update JobId="$job" StartTime=now 2>/dev/null || true
+  fi
+  # (A requeue passes through transient states such as REQUEUED or CANCELLED.)
+  sleep 0.2
+done
+grep -E "signal|requeue|resumed|restart" "$WORK/long.log" || true
+[ "$state" = COMPLETED ] || { cat "$WORK/long.log"; fail "job did not complete (state $state)"; }
+[ "${restarts:-0}" -ge 1 ] || fail "job was not requeued (Restarts=$restarts)"
+grep -q "requeueing job $job" "$WORK/long.log" || fail "the batch script did not requeue"
+last=$(printf 'step_%010d' $STEPS)
+for f in dense.bin embedding_rank0.bin embedding_rank1.bin; do
+  cmp "$WORK/whole/checkpoints/$last/$f" "$WORK/long/checkpoints/$last/$f" || fail "$f differs after requeue + resume"
+done
+echo "PASS: Slurm job ran, was preempted, requeued, resumed and matched the uninterrupted run bitwise"
