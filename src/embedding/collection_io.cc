@@ -2,6 +2,8 @@
 // every rank, counting hot ids, and writing / reading this rank's shards.
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <istream>
 #include <ostream>
 
@@ -81,7 +83,11 @@ size_t ShardedEmbeddingCollection::LocalBytes() const {
 }
 
 namespace {
-constexpr uint64_t kShardMagic = 0x5352534841524431ull;  // "SRSHARD1"
+// Shard file: magic, shard count, then per shard a header (table, shard index,
+// logical rows and columns, state floats per row, physical rows), the weights,
+// the optimizer state, and the storage's own bytes (length-prefixed, so readers
+// can skip what they do not need).
+constexpr uint64_t kShardMagic = 0x5352534841524432ull;  // "SRSHARD2"
 
 template <typename T>
 void WritePod(std::ostream& out, const T& v) {
@@ -92,54 +98,142 @@ void ReadPod(std::istream& in, T* v, const std::string& what) {
   in.read(reinterpret_cast<char*>(v), sizeof(T));
   SR_CHECK(in.good()) << what << ": truncated shard file";
 }
+
+struct SavedShardHeader {
+  int32_t table, shard, col_begin, col_end, state_per_row;
+  uint64_t row_begin, row_end;
+  int64_t physical;
+  uint64_t storage_bytes;
+  int cols() const { return col_end - col_begin; }
+};
 }  // namespace
 
 void ShardedEmbeddingCollection::SaveShards(std::ostream& out) const {
   WritePod(out, kShardMagic);
   WritePod(out, static_cast<uint64_t>(shards_.size()));
   for (const EmbeddingShard& sh : shards_) {
+    std::ostringstream storage;
+    if (sh.storage) sh.storage->Save(storage);  // e.g. the CAFE sketch: which ids own which rows
+    const std::string blob = storage.str();
     WritePod(out, static_cast<int32_t>(sh.table));
     WritePod(out, static_cast<int32_t>(sh.shard_index));
-    WritePod(out, sh.row_begin);
-    WritePod(out, sh.row_end);
     WritePod(out, static_cast<int32_t>(sh.col_begin));
     WritePod(out, static_cast<int32_t>(sh.col_end));
     WritePod(out, static_cast<int32_t>(sh.state_per_row));
+    WritePod(out, sh.row_begin);
+    WritePod(out, sh.row_end);
     WritePod(out, sh.num_rows);
+    WritePod(out, static_cast<uint64_t>(blob.size()));
     out.write(reinterpret_cast<const char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
     out.write(reinterpret_cast<const char*>(sh.state.data()), sh.state.size() * sizeof(float));
-    if (sh.storage) sh.storage->Save(out);  // e.g. the CAFE sketch: which ids own which rows
+    out.write(blob.data(), static_cast<std::streamsize>(blob.size()));
   }
 }
 
-void ShardedEmbeddingCollection::LoadShards(std::istream& in, const std::string& what) {
-  uint64_t magic = 0, count = 0;
-  ReadPod(in, &magic, what);
-  SR_CHECK(magic == kShardMagic) << what << ": not an embedding shard file (bad magic)";
-  ReadPod(in, &count, what);
-  SR_CHECK(count == shards_.size()) << what << ": holds " << count << " shards, this rank's plan has "
-                                    << shards_.size();
-  for (EmbeddingShard& sh : shards_) {
-    int32_t table, shard, c0, c1, spr;
-    uint64_t r0, r1;
-    int64_t physical;
-    ReadPod(in, &table, what);
-    ReadPod(in, &shard, what);
-    ReadPod(in, &r0, what);
-    ReadPod(in, &r1, what);
-    ReadPod(in, &c0, what);
-    ReadPod(in, &c1, what);
-    ReadPod(in, &spr, what);
-    ReadPod(in, &physical, what);
-    SR_CHECK(table == sh.table && shard == sh.shard_index && r0 == sh.row_begin && r1 == sh.row_end &&
-             c0 == sh.col_begin && c1 == sh.col_end && spr == sh.state_per_row && physical == sh.num_rows)
-        << what << ": shard of table " << table << " rows " << r0 << "-" << r1
-        << " does not match the plan's shard of '" << tables_[sh.table].name << "' rows " << sh.row_begin << "-"
-        << sh.row_end;
-    in.read(reinterpret_cast<char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
-    in.read(reinterpret_cast<char*>(sh.state.data()), sh.state.size() * sizeof(float));
-    SR_CHECK(in.good()) << what << ": truncated in the rows of table '" << tables_[sh.table].name << "'";
-    if (sh.storage) sh.storage->Load(in, what + " (table '" + tables_[sh.table].name + "')");
+void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& files) {
+  // Every local cell must be written exactly once from the files.
+  std::vector<uint64_t> filled(shards_.size(), 0);
+  std::vector<float> weights, state;
+  for (const std::string& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    SR_CHECK(in.good()) << "cannot open " << path;
+    uint64_t magic = 0, count = 0;
+    ReadPod(in, &magic, path);
+    SR_CHECK(magic == kShardMagic) << path << ": not an embedding shard file of this version (bad magic)";
+    ReadPod(in, &count, path);
+    for (uint64_t k = 0; k < count; ++k) {
+      SavedShardHeader h;
+      ReadPod(in, &h.table, path);
+      ReadPod(in, &h.shard, path);
+      ReadPod(in, &h.col_begin, path);
+      ReadPod(in, &h.col_end, path);
+      ReadPod(in, &h.state_per_row, path);
+      ReadPod(in, &h.row_begin, path);
+      ReadPod(in, &h.row_end, path);
+      ReadPod(in, &h.physical, path);
+      ReadPod(in, &h.storage_bytes, path);
+      SR_CHECK(h.table >= 0 && h.table < static_cast<int32_t>(tables_.size()) && h.col_begin >= 0 &&
+               h.col_end > h.col_begin && h.physical >= 0 && h.state_per_row >= 0)
+          << path << ": corrupt shard header";
+      const size_t n_weights = static_cast<size_t>(h.physical) * h.cols();
+      const size_t n_state = static_cast<size_t>(h.physical) * h.state_per_row;
+      const std::streamoff block = static_cast<std::streamoff>((n_weights + n_state) * sizeof(float) + h.storage_bytes);
+      // Which local shards does this saved block feed?
+      const TableSpec& ts = tables_[h.table];
+      std::vector<int> targets;
+      for (size_t i = 0; i < shards_.size(); ++i) {
+        const EmbeddingShard& sh = shards_[i];
+        if (sh.table != h.table) continue;
+        if (ts.compressed()) {
+          // Physical rows only mean something within the same id partition and sizes.
+          if (h.shard == sh.shard_index) {
+            SR_CHECK(h.physical == sh.num_rows && h.col_begin == sh.col_begin && h.col_end == sh.col_end)
+                << path << ": table '" << ts.name << "' shard " << h.shard << " has " << h.physical
+                << " rows, this plan's " << sh.num_rows << " (compressed tables resume only with the same row shards)";
+            targets.push_back(static_cast<int>(i));
+          }
+        } else if (h.row_begin < sh.row_end && sh.row_begin < h.row_end && h.col_begin < sh.col_end &&
+                   sh.col_begin < h.col_end) {
+          targets.push_back(static_cast<int>(i));
+        }
+      }
+      if (targets.empty()) {
+        in.seekg(block, std::ios::cur);
+        SR_CHECK(in.good()) << path << ": truncated shard file";
+        continue;
+      }
+      weights.resize(n_weights);
+      state.resize(n_state);
+      in.read(reinterpret_cast<char*>(weights.data()), static_cast<std::streamsize>(n_weights * sizeof(float)));
+      in.read(reinterpret_cast<char*>(state.data()), static_cast<std::streamsize>(n_state * sizeof(float)));
+      std::string blob(h.storage_bytes, '\0');
+      in.read(blob.data(), static_cast<std::streamsize>(blob.size()));
+      SR_CHECK(in.good()) << path << ": truncated in the rows of table '" << ts.name << "'";
+      for (int i : targets) {
+        EmbeddingShard& sh = shards_[i];
+        if (ts.compressed()) {
+          std::copy(weights.begin(), weights.end(), sh.weights.begin());
+          std::copy(state.begin(), state.end(), sh.state.begin());
+          std::istringstream blob_in(blob);
+          sh.storage->Load(blob_in, path + " (table '" + ts.name + "')");
+          filled[i] += static_cast<uint64_t>(sh.num_rows) * sh.cols();
+          continue;
+        }
+        // Logical rows x columns: copy the overlap. Per-element state (Adam)
+        // follows its columns; a per-row state (row-wise Adagrad) belongs to a
+        // column range and moves only to the same range.
+        const uint64_t r0 = std::max(h.row_begin, sh.row_begin), r1 = std::min(h.row_end, sh.row_end);
+        const int c0 = std::max(h.col_begin, sh.col_begin), c1 = std::min(h.col_end, sh.col_end);
+        SR_CHECK(sh.state_per_row == 0 || sh.state_per_row == 2 * sh.cols() ||
+                 (h.col_begin == sh.col_begin && h.col_end == sh.col_end))
+            << path << ": table '" << ts.name << "': row-wise Adagrad state of columns " << h.col_begin << "-"
+            << h.col_end << " cannot move to a shard of columns " << sh.col_begin << "-" << sh.col_end;
+        for (uint64_t r = r0; r < r1; ++r) {
+          const int64_t src_row = static_cast<int64_t>(r - h.row_begin), dst_row = static_cast<int64_t>(r - sh.row_begin);
+          for (int c = c0; c < c1; ++c) sh.row(dst_row)[c - sh.col_begin] = weights[src_row * h.cols() + c - h.col_begin];
+          float* dst_state = sh.state.data() + dst_row * sh.state_per_row;
+          const float* src_state = state.data() + src_row * h.state_per_row;
+          if (sh.state_per_row == 2 * sh.cols() && h.state_per_row == 2 * h.cols()) {  // Adam: m then v
+            for (int c = c0; c < c1; ++c) {
+              dst_state[c - sh.col_begin] = src_state[c - h.col_begin];
+              dst_state[sh.cols() + c - sh.col_begin] = src_state[h.cols() + c - h.col_begin];
+            }
+          } else if (sh.state_per_row > 0) {
+            SR_CHECK(h.state_per_row == sh.state_per_row) << path << ": table '" << ts.name << "': optimizer state differs";
+            std::copy(src_state, src_state + sh.state_per_row, dst_state);
+          }
+        }
+        filled[i] += (r1 - r0) * static_cast<uint64_t>(c1 - c0);
+      }
+    }
+  }
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    const EmbeddingShard& sh = shards_[i];
+    // Replicated tables are saved by every rank: any one copy fills the replica.
+    const uint64_t want = static_cast<uint64_t>(sh.num_rows) * sh.cols();
+    SR_CHECK(filled[i] == want || (IsReplicated(sh.table) && filled[i] > 0 && filled[i] % want == 0))
+        << "checkpoint covers " << filled[i] << " of " << want << " cells of table '" << tables_[sh.table].name
+        << "' rows " << sh.row_begin << "-" << sh.row_end << " on rank " << comm_->rank();
   }
 }
 

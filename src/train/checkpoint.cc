@@ -223,7 +223,7 @@ std::optional<std::string> FindLatestCheckpoint(const std::string& root) {
   return root + "/" + complete.back();
 }
 
-checkpoint::Manifest ReadCheckpointManifest(const std::string& dir, int rank) {
+checkpoint::Manifest ReadCheckpointManifest(const std::string& dir, int rank, int world) {
   const std::string mpath = dir + "/" + kManifest;
   std::ifstream in(mpath, std::ios::binary);
   SR_CHECK(in.good()) << "cannot open checkpoint manifest " << mpath;
@@ -231,8 +231,11 @@ checkpoint::Manifest ReadCheckpointManifest(const std::string& dir, int rank) {
   SR_CHECK(m.ParseFromIstream(&in)) << mpath << ": not a valid checkpoint manifest (corrupt or truncated)";
   SR_CHECK(m.format_version() == kFormatVersion)
       << mpath << ": checkpoint format " << m.format_version() << ", this build reads " << kFormatVersion;
+  // Same number of ranks: each rank reads (so checks) its own file; otherwise
+  // every rank may read every shard file.
+  const bool own_only = m.world_size() == world;
   for (const checkpoint::FileEntry& e : m.files()) {
-    if (e.rank() != -1 && e.rank() != rank) continue;
+    if (own_only && e.rank() != -1 && e.rank() != rank) continue;
     const std::string path = dir + "/" + e.path();
     std::ifstream f(path, std::ios::binary);
     SR_CHECK(f.good()) << "checkpoint file missing: " << path;

@@ -130,12 +130,21 @@ struct Trainer::Impl {
   }
 
   void LoadCheckpoint(const std::string& dir) {
-    const checkpoint::Manifest m = ReadCheckpointManifest(dir, comm->rank());
-    SR_CHECK(m.world_size() == comm->size())
-        << dir << ": saved with " << m.world_size() << " ranks, this job has " << comm->size()
-        << " (resuming on a different number of ranks is not supported yet)";
-    SR_CHECK(m.plan().SerializeAsString() == embedding->plan().SerializeAsString())
-        << dir << ": the checkpoint's sharding plan differs from this run's (tables or sharding changed)";
+    const checkpoint::Manifest m = ReadCheckpointManifest(dir, comm->rank(), comm->size());
+    // Rows are stored by logical coordinates, so any plan over the same tables can load them.
+    const plan::ShardingPlan& mine = embedding->plan();
+    SR_CHECK(m.plan().tables_size() == mine.tables_size())
+        << dir << ": " << m.plan().tables_size() << " embedding tables, this run has " << mine.tables_size();
+    for (int t = 0; t < mine.tables_size(); ++t) {
+      const plan::TablePlan &a = m.plan().tables(t), &b = mine.tables(t);
+      SR_CHECK(a.name() == b.name() && a.rows() == b.rows() && a.dim() == b.dim())
+          << dir << ": table " << t << " is '" << a.name() << "' " << a.rows() << "x" << a.dim() << ", this run's '"
+          << b.name() << "' " << b.rows() << "x" << b.dim();
+    }
+    const bool same_plan = m.plan().SerializeAsString() == mine.SerializeAsString();
+    if (!same_plan) {
+      LogInfo(Str("resharding: the checkpoint was saved by ", m.world_size(), " rank(s), this run has ", comm->size()));
+    }
     if (comm->rank() == 0) ReadDense(dir + "/" + DenseFileName());
     // Every rank needs the dense parameters and optimizer state: broadcast them from rank 0.
     for (const ParamRef<float>& p : params) comm->Broadcast(p.value, p.size * sizeof(float), 0);
@@ -145,10 +154,13 @@ struct Trainer::Impl {
     state.resize(slen);
     comm->Broadcast(state.data(), slen, 0);
     if (comm->rank() != 0) optimizer->LoadState(state, params);
-    const std::string shard_path = dir + "/" + ShardFileName(comm->rank());
-    std::ifstream in(shard_path, std::ios::binary);
-    SR_CHECK(in.good()) << "cannot open " << shard_path;
-    embedding->LoadShards(in, shard_path);
+    std::vector<std::string> shard_files;
+    if (same_plan) {
+      shard_files.push_back(dir + "/" + ShardFileName(comm->rank()));
+    } else {
+      for (int r = 0; r < m.world_size(); ++r) shard_files.push_back(dir + "/" + ShardFileName(r));
+    }
+    embedding->LoadShards(shard_files);
     step = m.step();
     LogInfo(Str("resumed from ", dir, " at step ", step));
   }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -52,10 +53,14 @@ class ShardedEmbeddingCollection {
   // Ids of `table` that hold a row of their own (CAFE hot ids), over all shards. Collective.
   int64_t HotIds(int table);
 
-  // This rank's shards (weights and optimizer state). Save writes them; Load
-  // reads them back and checks that they match this rank's part of the plan.
+  // This rank's shards (weights, optimizer state, storage state such as CAFE
+  // sketches), keyed by logical rows and columns.
   void SaveShards(std::ostream& out) const;
-  void LoadShards(std::istream& in, const std::string& what);
+  // Fills this rank's shards from shard files written by SaveShards under any
+  // plan over the same tables (any number of ranks): full tables by logical
+  // rows and columns, compressed tables by identical row shards. Throws,
+  // naming the file, when something is missing, corrupt or incompatible.
+  void LoadShards(const std::vector<std::string>& files);
 
   const plan::ShardingPlan& plan() const { return plan_; }
   const std::vector<TableSpec>& tables() const { return tables_; }

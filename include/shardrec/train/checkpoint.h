@@ -32,9 +32,11 @@ std::string SaveCheckpoint(Communicator& comm, const std::string& root, checkpoi
 // The newest complete checkpoint directory under root (one with a manifest), if any.
 std::optional<std::string> FindLatestCheckpoint(const std::string& root);
 
-// Reads and checks a checkpoint's manifest and the files this rank will read
-// (sizes and CRC32). Throws shardrec::Error naming the file and the problem.
-checkpoint::Manifest ReadCheckpointManifest(const std::string& dir, int rank);
+// Reads and checks a checkpoint's manifest and the files this rank of a job
+// of `world` ranks will read (sizes and CRC32): its own files when the
+// checkpoint was saved with as many ranks, else all. Throws shardrec::Error
+// naming the file and the problem.
+checkpoint::Manifest ReadCheckpointManifest(const std::string& dir, int rank, int world);
 
 std::string DenseFileName();
 std::string ShardFileName(int rank);
