@@ -18,8 +18,8 @@
 # metrics.jsonl per run under RESULTS_DIR/runs, and prints a Markdown table.
 # Plot it with scripts/bench/plot_cafe_study.py RESULTS_DIR/results.tsv OUT.png.
 #
-# Default scale (about 10-12 minutes on 2 cores with np=2; docs/cafe.md has the
-# measured numbers): 3,000,000 training samples per run (1,464 steps of 2,048),
+# Default scale (7m46s measured on this 2-core machine with np=2 while another
+# job shared the cores; docs/cafe.md has the results): 3,000,000 training samples per run (1,464 steps of 2,048),
 # 100,000 eval samples, 8 categorical features with cardinalities
 # 10, 100, 1e3, 1e4, 1e5, 1e6, 5e6, 2.5e7 (the largest is above CAFE's
 # 2000 x CR "stay full" bound even at 10000x), Zipf exponent 1.2, dim 16,
@@ -45,7 +45,8 @@
 #                  "embedding.optimizer.type=ROWWISE_ADAGRAD embedding.optimizer.lr=0.05")
 #   KEEP_CHECKPOINTS  1 = keep each run's final checkpoint (FULL's is GBs) [0]
 #   TRAIN          the trainer binary              [build/launcher/shardrec-train]
-# e.g. the full study (hours; ~25k samples/s with the paper's MLP on 2 cores):
+# e.g. the full study (about 16 hours: ~12k samples/s with 26 features and the
+# paper's MLP on 2 cores, so about an hour per run):
 #   CARDINALITIES=default BOTTOM_MLP=[512,256,64,16] TOP_MLP=[512,256,1] \
 #     RESULTS_DIR=runs/cafe_study_full scripts/bench/cafe_study.sh 40000000 2
 set -euo pipefail
@@ -80,26 +81,26 @@ MPI=(mpirun -np "$NP" --oversubscribe)
 [[ $(id -u) == 0 ]] && MPI+=(--allow-run-as-root)
 
 COMMON=(
-  data.synthetic.num_train_samples=$TRAIN_SAMPLES
-  data.synthetic.num_eval_samples=$EVAL_SAMPLES
-  data.synthetic.drift_after_samples=$DRIFT
+  "data.synthetic.num_train_samples=$TRAIN_SAMPLES"
+  "data.synthetic.num_eval_samples=$EVAL_SAMPLES"
+  "data.synthetic.drift_after_samples=$DRIFT"
   embedding.max_rows=1000000000   # FULL really is one row per id
   # Every table whole on one rank (TABLE_WISE): a compressed table's storage is
   # built per shard, so with row-wise shards CAFE's "at most 2000 x CR ids stay
   # full" rule would be applied to each shard's ids, not the table's (see docs/cafe.md).
   embedding.row_wise_min_rows=1000000000000
-  model.dlrm.bottom_mlp=$BOTTOM_MLP
-  model.dlrm.top_mlp=$TOP_MLP
-  train.global_batch_size=$BATCH
-  train.steps=$STEPS
+  "model.dlrm.bottom_mlp=$BOTTOM_MLP"
+  "model.dlrm.top_mlp=$TOP_MLP"
+  "train.global_batch_size=$BATCH"
+  "train.steps=$STEPS"
   train.eval_every=0
   train.eval_samples=0
   train.checkpoint_every=0
-  train.log_every=$(((STEPS + 9) / 10))
+  "train.log_every=$(((STEPS + 9) / 10))"
 )
 [[ $CARDINALITIES != default ]] && COMMON+=("data.synthetic.cardinalities=$CARDINALITIES")
-# shellcheck disable=SC2206
-COMMON+=($EXTRA_SETS)
+read -r -a EXTRA <<<"$EXTRA_SETS"  # split on spaces, no globbing
+COMMON+=("${EXTRA[@]}")
 
 mkdir -p "$RESULTS_DIR/runs"
 TSV=$RESULTS_DIR/results.tsv

@@ -7,6 +7,7 @@
 
 #include "shardrec/core/error.h"
 #include "shardrec/core/log.h"
+#include "shardrec/embedding/row_storage.h"
 
 namespace shardrec {
 
@@ -45,7 +46,11 @@ plan::ShardingPlan MakePlan(const std::vector<TableSpec>& tables, int world, con
   for (size_t t = 0; t < tables.size(); ++t) {
     const TableSpec& ts = tables[t];
     // A compressed table's budget is 1/CR of the full table.
-    const double cr = ts.compressed() ? ts.compression.compression_ratio() : 1.0;
+    const bool cafe = ts.compression.storage() == config::CompressionConfig::CAFE ||
+                      ts.compression.storage() == config::CompressionConfig::CAFE_MULTILEVEL;
+    const double cr = !ts.compressed() || (cafe && CafeKeepsFull(ts.compression, ts.rows, ts.dim))
+                          ? 1.0
+                          : ts.compression.compression_ratio();
     bytes[t] = 4.0 * static_cast<double>(ts.rows) * (ts.dim + OptimizerStateFloatsPerRow(opt, ts.dim)) / cr;
     double ids = 0.0;
     for (int f : ts.features) ids += f < static_cast<int>(avg_ids_per_sample.size()) ? avg_ids_per_sample[f] : 1.0;

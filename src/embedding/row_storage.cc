@@ -46,12 +46,19 @@ class HashStorage final : public RowStorage {
 class QrStorage final : public RowStorage {
  public:
   QrStorage(uint64_t n, double cr, config::IdTransform transform) : n_(n), transform_(transform) {
-    const uint64_t budget = std::max<uint64_t>(2, CeilDiv(n, cr));
-    // q + m rows with q = ceil(n / m) is smallest at m = sqrt(n); a bigger
-    // budget spends half on each table.
-    m_ = std::max<uint64_t>(static_cast<uint64_t>(std::ceil(std::sqrt(static_cast<double>(n)))), budget / 2);
-    m_ = std::min<uint64_t>(std::max<uint64_t>(m_, 1), n);
+    const double budget = std::max(2.0, std::ceil(static_cast<double>(n) / cr));
+    // Spend the budget: q + m = budget with q = n / m gives m^2 - budget m + n = 0;
+    // take the larger root (more remainder rows). The least memory Q-R can use
+    // is 2 sqrt(n), at m = sqrt(n); a smaller budget is exceeded (and said).
+    const double disc = budget * budget - 4.0 * static_cast<double>(n);
+    const double root = disc >= 0 ? (budget + std::sqrt(disc)) / 2 : std::sqrt(static_cast<double>(n));
+    m_ = std::min<uint64_t>(std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(root))), n);
     q_ = CeilDiv(n, m_);
+    // Rounding up m and q may overshoot by a row or two; trim m while the ids still fit.
+    while (disc >= 0 && q_ + m_ > static_cast<uint64_t>(budget) && m_ > 1 && CeilDiv(n, m_ - 1) + m_ - 1 < q_ + m_) {
+      --m_;
+      q_ = CeilDiv(n, m_);
+    }
     over_budget_ = q_ + m_ > budget;
   }
   uint64_t physical_rows() const override { return q_ + m_; }
@@ -77,13 +84,19 @@ class QrStorage final : public RowStorage {
 // a second hash table that medium ids add to their first hashed row.
 class CafeStorage final : public RowStorage {
  public:
-  CafeStorage(const config::CompressionConfig& cfg, uint64_t n, int dim, uint64_t salt, bool multilevel)
+  // A shard holding n of the table's table_ids ids gets that share of the table's sizes.
+  CafeStorage(const config::CompressionConfig& cfg, uint64_t table_ids, uint64_t n, int dim, uint64_t salt,
+              bool multilevel)
       : salt_(salt), multilevel_(multilevel), importance_(cfg.importance()), n_(n) {
     const CafeDefaults defaults = CafeDefaultsFor(cfg.compression_ratio());
     threshold_ = cfg.cafe_threshold() > 0 ? static_cast<float>(cfg.cafe_threshold()) : defaults.threshold;
     const double h = cfg.cafe_hash_share() > 0 ? cfg.cafe_hash_share() : defaults.hash_share;
-    sizes_ = ComputeCafeSizes(n, dim, cfg.compression_ratio(), h);
+    sizes_ = ComputeCafeSizes(table_ids, dim, cfg.compression_ratio(), h);
     SR_CHECK(!sizes_.full) << "CAFE storage built for a table small enough to keep full";
+    const double share = static_cast<double>(n) / static_cast<double>(std::max<uint64_t>(1, table_ids));
+    sizes_.hot_rows = static_cast<uint64_t>(std::floor(sizes_.hot_rows * share));
+    sizes_.hash_rows = std::max<uint64_t>(1, static_cast<uint64_t>(std::floor(sizes_.hash_rows * share)));
+    sizes_.sketch_buckets = std::max<uint64_t>(1, static_cast<uint64_t>(std::floor(sizes_.sketch_buckets * share)));
     hot_ = sizes_.hot_rows;
     const uint64_t hash_total = std::max<uint64_t>(multilevel ? 2 : 1, sizes_.hash_rows);
     if (multilevel) {
@@ -184,21 +197,23 @@ class MappedFullStorage final : public RowStorage {
 
 }  // namespace
 
-std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t logical_rows, int dim,
-                                           config::IdTransform transform, uint64_t salt) {
-  const uint64_t n = std::max<uint64_t>(1, logical_rows);
+bool CafeKeepsFull(const config::CompressionConfig& cfg, uint64_t table_ids, int dim) {
+  const CafeDefaults d = CafeDefaultsFor(cfg.compression_ratio());
+  const double h = cfg.cafe_hash_share() > 0 ? cfg.cafe_hash_share() : d.hash_share;
+  return ComputeCafeSizes(std::max<uint64_t>(1, table_ids), dim, cfg.compression_ratio(), h).full;
+}
+
+std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t table_ids,
+                                           uint64_t shard_ids, int dim, config::IdTransform transform, uint64_t salt) {
+  const uint64_t n = std::max<uint64_t>(1, shard_ids);
   switch (cfg.storage()) {
     case config::CompressionConfig::FULL: return nullptr;
     case config::CompressionConfig::HASH: return std::make_unique<HashStorage>(n, cfg.compression_ratio(), salt);
     case config::CompressionConfig::QR: return std::make_unique<QrStorage>(n, cfg.compression_ratio(), transform);
     case config::CompressionConfig::CAFE:
     case config::CompressionConfig::CAFE_MULTILEVEL: {
-      const CafeDefaults d = CafeDefaultsFor(cfg.compression_ratio());
-      const double h = cfg.cafe_hash_share() > 0 ? cfg.cafe_hash_share() : d.hash_share;
-      if (ComputeCafeSizes(n, dim, cfg.compression_ratio(), h).full) {
-        return std::make_unique<MappedFullStorage>(n, transform);
-      }
-      return std::make_unique<CafeStorage>(cfg, n, dim, salt,
+      if (CafeKeepsFull(cfg, table_ids, dim)) return std::make_unique<MappedFullStorage>(n, transform);
+      return std::make_unique<CafeStorage>(cfg, std::max<uint64_t>(n, table_ids), n, dim, salt,
                                            cfg.storage() == config::CompressionConfig::CAFE_MULTILEVEL);
     }
   }

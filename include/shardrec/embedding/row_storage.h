@@ -48,10 +48,16 @@ class RowStorage {
   virtual std::string Describe() const = 0;
 };
 
-// The storage of one shard holding `logical_rows` of a table's ids with
-// width `dim` (the full table's column count, for the budget), or nullptr
-// for FULL (identity). `salt` decorrelates the hashes of different tables.
-std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t logical_rows, int dim,
-                                           config::IdTransform transform, uint64_t salt);
+// The storage of one shard holding `shard_ids` of a table's `table_ids` ids,
+// with width `dim` (the table's column count, for the budget), or nullptr for
+// FULL (identity). Whether CAFE keeps the table full (at most 2000 x CR ids)
+// is decided for the whole table, so it does not depend on the rank count; the
+// sizes then scale with the shard's share. `salt` decorrelates the hashes.
+std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t table_ids,
+                                           uint64_t shard_ids, int dim, config::IdTransform transform, uint64_t salt);
+
+// True when a CAFE table of `table_ids` ids stays uncompressed (the paper keeps
+// fields with at most 2000 x CR ids whole).
+bool CafeKeepsFull(const config::CompressionConfig& cfg, uint64_t table_ids, int dim);
 
 }  // namespace shardrec

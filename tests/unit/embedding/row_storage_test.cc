@@ -42,9 +42,13 @@ config::CompressionConfig Cafe(config::CompressionConfig::Storage storage) {
 }
 
 TEST(RowStorage, FullIsIdentityAndSmallCafeTablesStayFull) {
-  EXPECT_EQ(MakeRowStorage(config::CompressionConfig(), kIds, kDim, config::MODULO, 1), nullptr);
+  EXPECT_EQ(MakeRowStorage(config::CompressionConfig(), kIds, kIds, kDim, config::MODULO, 1), nullptr);
+  // A shard of a big table is compressed even when the shard alone would be small:
+  // the keep-full rule is the table's, so memory does not depend on the rank count.
+  auto shard = MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kIds / 8, kDim, config::MODULO, 1);
+  EXPECT_LT(shard->physical_rows(), kIds / 8);
   // 2000 x CR = 20000 ids or fewer: kept whole, ids folded in by the transform.
-  auto small = MakeRowStorage(Cafe(config::CompressionConfig::CAFE), 20000, kDim, config::MODULO, 1);
+  auto small = MakeRowStorage(Cafe(config::CompressionConfig::CAFE), 20000, 20000, kDim, config::MODULO, 1);
   ASSERT_NE(small, nullptr);
   EXPECT_EQ(small->physical_rows(), 20000u);
   int64_t rows[2];
@@ -56,11 +60,13 @@ TEST(RowStorage, HashAndQrRowsAndBudgets) {
   config::CompressionConfig c;
   c.set_compression_ratio(100);
   c.set_storage(config::CompressionConfig::HASH);
-  auto hash = MakeRowStorage(c, kIds, kDim, config::MODULO, 7);
+  auto hash = MakeRowStorage(c, kIds, kIds, kDim, config::MODULO, 7);
   EXPECT_EQ(hash->physical_rows(), 1000u);
   c.set_storage(config::CompressionConfig::QR);
-  auto qr = MakeRowStorage(c, kIds, kDim, config::MODULO, 7);
-  EXPECT_LE(qr->physical_rows(), 1000u);  // 2 x sqrt(1e5) = 633 <= budget 1000: fits
+  auto qr = MakeRowStorage(c, kIds, kIds, kDim, config::MODULO, 7);
+  // 2 x sqrt(1e5) = 633 <= budget 1000: Q-R spends (almost) the whole budget.
+  EXPECT_LE(qr->physical_rows(), 1001u);
+  EXPECT_GE(qr->physical_rows(), 990u);
   int64_t rows[2];
   std::vector<int> hits(hash->physical_rows(), 0);
   for (uint64_t id = 0; id < kIds; ++id) {
@@ -87,7 +93,7 @@ TEST(RowStorage, HashAndQrRowsAndBudgets) {
 
 TEST(RowStorage, MultiLevelTiersReadTheRightRowsAndPromotionCopiesTheirSum) {
   const config::CompressionConfig cfg = Cafe(config::CompressionConfig::CAFE_MULTILEVEL);
-  EmbeddingShard sh = MakeShard(MakeRowStorage(cfg, kIds, kDim, config::MODULO, 11), /*state_per_row=*/1);
+  EmbeddingShard sh = MakeShard(MakeRowStorage(cfg, kIds, kIds, kDim, config::MODULO, 11), /*state_per_row=*/1);
   const CafeSizes sizes = ComputeCafeSizes(kIds, kDim, 10, 0.5);
   const int64_t hot = static_cast<int64_t>(sizes.hot_rows);
   const int64_t hash_a = std::llround(sizes.hash_rows * cfg.multilevel_hash_split());
@@ -126,7 +132,7 @@ TEST(RowStorage, MultiLevelTiersReadTheRightRowsAndPromotionCopiesTheirSum) {
 
 TEST(RowStorage, CafePromotionCopiesTheHashedRowTheForwardPassRead) {
   EmbeddingShard sh =
-      MakeShard(MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kDim, config::MODULO, 3), 0);
+      MakeShard(MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kIds, kDim, config::MODULO, 3), 0);
   const uint64_t id = 99;
   int64_t before[2], after[2];
   ASSERT_EQ(sh.storage->Resolve(id, before), 1);
