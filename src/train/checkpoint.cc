@@ -159,6 +159,22 @@ std::vector<std::string> ListComplete(const std::string& root) {
   return names;
 }
 
+// Removes step_*.tmp directories: saves that a crash or kill interrupted.
+// They never look complete (no manifest is renamed into place), so only space is lost.
+void RemoveInterruptedSaves(const std::string& root) {
+  DIR* d = ::opendir(root.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind("step_", 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      stale.push_back(root + "/" + name);
+    }
+  }
+  ::closedir(d);
+  for (const std::string& s : stale) RemoveTree(s);
+}
+
 }  // namespace
 
 std::string DenseFileName() { return "dense.bin"; }
@@ -170,7 +186,7 @@ std::string SaveCheckpoint(Communicator& comm, const std::string& root, checkpoi
   const std::string tmp_dir = final_dir + ".tmp";
   if (comm.rank() == 0) {
     MakeDirs(root);
-    RemoveTree(tmp_dir);  // leftovers of an interrupted save
+    RemoveInterruptedSaves(root);
     MakeDirs(tmp_dir);
   }
   comm.Barrier();
