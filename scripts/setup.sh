@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build git
+  build-essential cmake ninja-build git procps
   libopenmpi-dev openmpi-bin
   libeigen3-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev
   libcli11-dev zlib1g-dev libgtest-dev libopenblas-openmp-dev

@@ -18,7 +18,9 @@ stop_pid() {  # stop_pid PIDFILE
 
 case "$cmd" in
 start)
-  command -v slurmctld >/dev/null || { echo "slurm-wlm is not installed (scripts/setup.sh installs it)"; exit 2; }
+  command -v slurmctld >/dev/null || { echo "slurm-wlm is not installed (scripts/setup.sh --with-slurm installs it)"; exit 2; }
+  # slurmd needs the cgroup filesystem; a chroot or a bare container may lack it.
+  grep -qE " /sys/fs/cgroup[ /]" /proc/mounts || { echo "no cgroup filesystem at /sys/fs/cgroup: slurmd cannot run here"; exit 3; }
   cpus=$(nproc)
   mem=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.8 }' /proc/meminfo)
   mkdir -p /etc/slurm /run/munge /run/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
@@ -54,9 +56,11 @@ CONF
   fi
   [ -f /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none;
                                    chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
-  pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
-  pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
-  pgrep -x slurmd >/dev/null || /usr/sbin/slurmd -N localhost
+  # Ask the daemons themselves (a pgrep would also match a dead, unreaped one).
+  alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+  munge -n >/dev/null 2>&1 || runuser -u munge -- /usr/sbin/munged --force
+  alive /run/slurm/slurmctld.pid || /usr/sbin/slurmctld
+  alive /run/slurm/slurmd.pid || /usr/sbin/slurmd -N localhost
   for _ in $(seq 100); do
     sinfo -h -o %t 2>/dev/null | grep -qE "^(idle|mix|alloc)" && { echo "slurm: node idle"; exit 0; }
     sleep 0.2

@@ -12,8 +12,11 @@ if [ "$(id -u)" -ne 0 ] || ! command -v slurmctld >/dev/null; then
   exit 77
 fi
 started_here=0
-if ! pgrep -x slurmctld >/dev/null; then
-  bash "$SRC/scripts/slurm/local_cluster.sh" start
+if ! scontrol ping 2>/dev/null | grep -q "is UP"; then
+  rc=0
+  bash "$SRC/scripts/slurm/local_cluster.sh" start || rc=$?
+  [ "$rc" -eq 3 ] && { echo "SKIP: this machine cannot run slurmd (no cgroup filesystem, e.g. a chroot)"; exit 77; }
+  [ "$rc" -eq 0 ] || fail "could not start the local Slurm cluster"
   started_here=1
 fi
 cleanup_slurm() {
