@@ -29,3 +29,22 @@ fail() {
   echo "FAIL: $*"
   exit 1
 }
+
+# wait_for_log FILE PATTERN [tenths of a second = 600]: until FILE has a line matching PATTERN.
+wait_for_log() {
+  local i
+  for ((i = 0; i < ${3:-600}; ++i)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# same_checkpoint DIR_A DIR_B FILE...: the named checkpoint files are byte-identical.
+same_checkpoint() {
+  local a=$1 b=$2 f
+  shift 2
+  for f in "$@"; do
+    cmp "$a/$f" "$b/$f" || fail "$f differs between $a and $b"
+  done
+}

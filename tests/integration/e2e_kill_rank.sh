@@ -10,10 +10,7 @@ for np in 2 4; do
   "$MPIEXEC" -np $np "${MPI_FLAGS[@]}" "$TRAIN" --config "$TINY" --set "train.output_dir=$WORK/k$np" "${SETS[@]}" \
     >"$WORK/k$np.log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do
-    grep -q "checkpoint written: .*step_0000006000" "$WORK/k$np.log" 2>/dev/null && break
-    sleep 0.1
-  done
+  wait_for_log "$WORK/k$np.log" "checkpoint written: .*step_0000006000" || true
   victim=$(pgrep -f "shardrec-train --config $TINY --set train.output_dir=$WORK/k$np" | tail -1)
   [ -n "$victim" ] || fail "no rank to kill"
   start=$(date +%s)
@@ -29,11 +26,8 @@ for np in 2 4; do
   run $np k$np --set "${SETS[@]}" --resume
   grep -q "resumed from $latest" "$WORK/k$np.log" || fail "did not resume from $latest"
   last=$(printf 'step_%010d' $STEPS)
-  for ((r = 0; r < np; ++r)); do
-    cmp "$WORK/whole$np/checkpoints/$last/embedding_rank$r.bin" "$WORK/k$np/checkpoints/$last/embedding_rank$r.bin" ||
-      fail "-n $np: rank $r's embedding shard differs after kill + resume"
-  done
-  cmp "$WORK/whole$np/checkpoints/$last/dense.bin" "$WORK/k$np/checkpoints/$last/dense.bin" ||
-    fail "-n $np: dense parameters differ after kill + resume"
+  files=(dense.bin)
+  for ((r = 0; r < np; ++r)); do files+=("embedding_rank$r.bin"); done
+  same_checkpoint "$WORK/whole$np/checkpoints/$last" "$WORK/k$np/checkpoints/$last" "${files[@]}"
 done
 echo "PASS"

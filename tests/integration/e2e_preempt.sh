@@ -11,10 +11,7 @@ run 2 whole --set "${SETS[@]}"
   >"$WORK/parts.log" 2>&1 &
 pid=$!
 # Signal once training is under way (handlers are installed before step 1).
-for _ in $(seq 600); do
-  grep -q "step 5000/" "$WORK/parts.log" 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_log "$WORK/parts.log" "step 5000/" || true
 kill -USR1 "$pid"
 rc=0
 wait "$pid" || rc=$?
@@ -26,7 +23,6 @@ stopped=$(sed -n 's/.*stopping after step \([0-9]*\).*/\1/p' "$WORK/parts.log")
 run 2 parts --set "${SETS[@]}" --resume
 grep -q "resumed from .* at step $stopped" "$WORK/parts.log" || fail "did not resume at step $stopped"
 last=$(printf 'step_%010d' $STEPS)
-for f in dense.bin embedding_rank0.bin embedding_rank1.bin; do
-  cmp "$WORK/whole/checkpoints/$last/$f" "$WORK/parts/checkpoints/$last/$f" || fail "$f differs after preemption + resume"
-done
+same_checkpoint "$WORK/whole/checkpoints/$last" "$WORK/parts/checkpoints/$last" dense.bin embedding_rank0.bin \
+  embedding_rank1.bin
 echo "PASS: stopped at step $stopped with status 75; resumed run is bitwise identical"

@@ -10,9 +10,7 @@ run 2 parts --set train.steps=30 train.stop_after_steps=10 --resume
 grep -q "resumed from .*step_0000000020 at step 20" "$WORK/parts.log" || fail "third segment did not resume at step 20"
 a="$WORK/whole/checkpoints/step_0000000030"
 b="$WORK/parts/checkpoints/step_0000000030"
-for f in dense.bin embedding_rank0.bin embedding_rank1.bin; do
-  cmp "$a/$f" "$b/$f" || fail "$f differs between the uninterrupted and the resumed run"
-done
+same_checkpoint "$a" "$b" dense.bin embedding_rank0.bin embedding_rank1.bin
 # The loss curves agree exactly too.
 diff <(losses whole) <(losses parts) || fail "loss curves differ"
 echo "PASS: resumed parameters, optimizer state and losses are bitwise identical"

@@ -40,10 +40,7 @@ SETS=(train.steps=$STEPS train.log_every=5000)
 run 2 whole --set "${SETS[@]}"
 job=$(sbatch --parsable --output="$WORK/long.log" scripts/slurm/train.sbatch "$TINY" \
   --set train.output_dir="$WORK/long" "${SETS[@]}")
-for _ in $(seq 1200); do
-  grep -q "step 5000/" "$WORK/long.log" 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_log "$WORK/long.log" "step 5000/" 1200 || true
 scancel --signal=USR1 "$job"
 for _ in $(seq 1200); do
   state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
@@ -63,7 +60,6 @@ grep -E "signal|requeue|resumed|restart" "$WORK/long.log" || true
 [ "${restarts:-0}" -ge 1 ] || fail "job was not requeued (Restarts=$restarts)"
 grep -q "requeueing job $job" "$WORK/long.log" || fail "the batch script did not requeue"
 last=$(printf 'step_%010d' $STEPS)
-for f in dense.bin embedding_rank0.bin embedding_rank1.bin; do
-  cmp "$WORK/whole/checkpoints/$last/$f" "$WORK/long/checkpoints/$last/$f" || fail "$f differs after requeue + resume"
-done
+same_checkpoint "$WORK/whole/checkpoints/$last" "$WORK/long/checkpoints/$last" dense.bin embedding_rank0.bin \
+  embedding_rank1.bin
 echo "PASS: Slurm job ran, was preempted, requeued, resumed and matched the uninterrupted run bitwise"

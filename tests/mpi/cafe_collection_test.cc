@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "batch_slice.h"
 #include "shardrec/comm/communicator.h"
 #include "shardrec/core/rng.h"
 #include "shardrec/embedding/planner.h"
@@ -38,26 +39,6 @@ Batch GlobalBatch(int step) {
         const double u = rng.Uniform();
         b.sparse[f].values.push_back(static_cast<uint64_t>(std::pow(static_cast<double>(kIds), u * u * u)) * 7919 + f);
       }
-    }
-  }
-  return b;
-}
-
-Batch Slice(const Batch& g, int rank, int world) {
-  const int64_t lo = g.batch_size * rank / world, hi = g.batch_size * (rank + 1) / world;
-  Batch b;
-  b.batch_size = hi - lo;
-  b.first_sample = lo;
-  b.sparse.resize(g.sparse.size());
-  for (size_t f = 0; f < g.sparse.size(); ++f) {
-    size_t start = 0;
-    for (int64_t i = 0; i < lo; ++i) start += g.sparse[f].lengths[i];
-    for (int64_t i = lo; i < hi; ++i) {
-      const int len = g.sparse[f].lengths[i];
-      b.sparse[f].lengths.push_back(len);
-      b.sparse[f].values.insert(b.sparse[f].values.end(), g.sparse[f].values.begin() + start,
-                                g.sparse[f].values.begin() + start + len);
-      start += len;
     }
   }
   return b;
@@ -104,7 +85,7 @@ TEST_P(CompressedCollectionTest, ShardedEqualsOneProcess) {
   ShardedEmbeddingCollection ref(tables, MakePlan(tables, 1, cfg, {2, 2}), cfg, config::HASH, 5, local.get());
   for (int step = 0; step < 8; ++step) {
     const Batch global = GlobalBatch(step);
-    const Batch mine = Slice(global, comm.rank(), comm.size());
+    const Batch mine = testing::SliceGlobalBatch(global, comm.rank(), comm.size());
     std::vector<MatF> out, want;
     coll.Forward(mine, &out, true);
     ref.Forward(global, &want, true);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "batch_slice.h"
 #include "shardrec/comm/communicator.h"
 #include "shardrec/core/error.h"
 #include "shardrec/core/rng.h"
@@ -36,26 +37,6 @@ Batch MakeGlobalBatch(int step) {
       const int len = static_cast<int>(rng.Below(5));
       b.sparse[f].lengths.push_back(len);
       for (int k = 0; k < len; ++k) b.sparse[f].values.push_back(rng.NextU64() % 50);  // repeats are likely
-    }
-  }
-  return b;
-}
-
-Batch Slice(const Batch& g, int rank, int world) {
-  const int64_t lo = g.batch_size * rank / world, hi = g.batch_size * (rank + 1) / world;
-  Batch b;
-  b.batch_size = hi - lo;
-  b.first_sample = lo;
-  b.sparse.resize(g.sparse.size());
-  for (size_t f = 0; f < g.sparse.size(); ++f) {
-    size_t start = 0;
-    for (int64_t i = 0; i < lo; ++i) start += g.sparse[f].lengths[i];
-    for (int64_t i = lo; i < hi; ++i) {
-      const int len = g.sparse[f].lengths[i];
-      b.sparse[f].lengths.push_back(len);
-      b.sparse[f].values.insert(b.sparse[f].values.end(), g.sparse[f].values.begin() + start,
-                                g.sparse[f].values.begin() + start + len);
-      start += len;
     }
   }
   return b;
@@ -191,7 +172,7 @@ TEST_P(CollectionTest, EqualsSingleProcessReference) {
 
   for (int step = 0; step < 3; ++step) {
     const Batch global = MakeGlobalBatch(step);
-    const Batch local = Slice(global, comm.rank(), comm.size());
+    const Batch local = testing::SliceGlobalBatch(global, comm.rank(), comm.size());
     std::vector<MatF> out;
     coll.Forward(local, &out, /*training=*/true);
     const std::vector<MatF> want = ref.Forward(global);
