@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <istream>
 #include <ostream>
+#include <sstream>
 
 #include "shardrec/core/error.h"
 #include "shardrec/embedding/sharded_collection.h"
@@ -209,8 +209,10 @@ void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& file
             << path << ": table '" << ts.name << "': row-wise Adagrad state of columns " << h.col_begin << "-"
             << h.col_end << " cannot move to a shard of columns " << sh.col_begin << "-" << sh.col_end;
         for (uint64_t r = r0; r < r1; ++r) {
-          const int64_t src_row = static_cast<int64_t>(r - h.row_begin), dst_row = static_cast<int64_t>(r - sh.row_begin);
-          for (int c = c0; c < c1; ++c) sh.row(dst_row)[c - sh.col_begin] = weights[src_row * h.cols() + c - h.col_begin];
+          const int64_t src_row = static_cast<int64_t>(r - h.row_begin),
+                        dst_row = static_cast<int64_t>(r - sh.row_begin);
+          for (int c = c0; c < c1; ++c)
+            sh.row(dst_row)[c - sh.col_begin] = weights[src_row * h.cols() + c - h.col_begin];
           float* dst_state = sh.state.data() + dst_row * sh.state_per_row;
           const float* src_state = state.data() + src_row * h.state_per_row;
           if (sh.state_per_row == 2 * sh.cols() && h.state_per_row == 2 * h.cols()) {  // Adam: m then v
@@ -219,7 +221,8 @@ void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& file
               dst_state[sh.cols() + c - sh.col_begin] = src_state[h.cols() + c - h.col_begin];
             }
           } else if (sh.state_per_row > 0) {
-            SR_CHECK(h.state_per_row == sh.state_per_row) << path << ": table '" << ts.name << "': optimizer state differs";
+            SR_CHECK(h.state_per_row == sh.state_per_row)
+                << path << ": table '" << ts.name << "': optimizer state differs";
             std::copy(src_state, src_state + sh.state_per_row, dst_state);
           }
         }

@@ -203,8 +203,8 @@ bool CafeKeepsFull(const config::CompressionConfig& cfg, uint64_t table_ids, int
   return ComputeCafeSizes(std::max<uint64_t>(1, table_ids), dim, cfg.compression_ratio(), h).full;
 }
 
-std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t table_ids,
-                                           uint64_t shard_ids, int dim, config::IdTransform transform, uint64_t salt) {
+std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t table_ids, uint64_t shard_ids,
+                                           int dim, config::IdTransform transform, uint64_t salt) {
   const uint64_t n = std::max<uint64_t>(1, shard_ids);
   switch (cfg.storage()) {
     case config::CompressionConfig::FULL: return nullptr;

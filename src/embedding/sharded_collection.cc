@@ -86,8 +86,7 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
       sh.state_per_row = optimizer_.StateFloatsPerRow(sh.cols());
       // Compressed storages get their own salt per shard, so row shards hash independently.
       sh.storage = MakeRowStorage(tables_[t].compression, tables_[t].rows, sh.row_end - sh.row_begin, tables_[t].dim,
-                                  transform_,
-                                  Hash3(seed, TableSalt(static_cast<int>(t)), static_cast<uint64_t>(s)));
+                                  transform_, Hash3(seed, TableSalt(static_cast<int>(t)), static_cast<uint64_t>(s)));
       sh.num_rows = sh.storage ? static_cast<int64_t>(sh.storage->physical_rows())
                                : static_cast<int64_t>(sh.row_end - sh.row_begin);
       if (sh.storage) {

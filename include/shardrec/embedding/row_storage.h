@@ -53,8 +53,8 @@ class RowStorage {
 // FULL (identity). Whether CAFE keeps the table full (at most 2000 x CR ids)
 // is decided for the whole table, so it does not depend on the rank count; the
 // sizes then scale with the shard's share. `salt` decorrelates the hashes.
-std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t table_ids,
-                                           uint64_t shard_ids, int dim, config::IdTransform transform, uint64_t salt);
+std::unique_ptr<RowStorage> MakeRowStorage(const config::CompressionConfig& cfg, uint64_t table_ids, uint64_t shard_ids,
+                                           int dim, config::IdTransform transform, uint64_t salt);
 
 // True when a CAFE table of `table_ids` ids stays uncompressed (the paper keeps
 // fields with at most 2000 x CR ids whole).

@@ -12,8 +12,8 @@
 
 #include <cstdint>
 #include <iosfwd>
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config.pb.h"
