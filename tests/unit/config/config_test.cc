@@ -180,7 +180,7 @@ TEST(ConfigErrors, UnknownKeyInsideListElement) {
 
 TEST(ConfigErrors, UnknownKeyFarFromAnyListsTheValidKeys) {
   const std::string err = LoadError("model:\n  zzz: 1\n");
-  EXPECT_EQ(err, "unknown key 'model.zzz' (configs/x.yaml line 2); valid keys in model: type, dlrm");
+  EXPECT_EQ(err, "unknown key 'model.zzz' (configs/x.yaml line 2); valid keys in model: type, dlrm, sequence");
 }
 
 TEST(ConfigErrors, DuplicateKey) {
@@ -192,7 +192,7 @@ TEST(ConfigErrors, WrongType) {
   EXPECT_EQ(LoadError("train:\n  steps: abc\n"),
             "train.steps: expected an unsigned integer, got 'abc' (configs/x.yaml line 2)");
   EXPECT_EQ(LoadError("data:\n  source: parquet\n"),
-            "data.source: expected one of SYNTHETIC, CRITEO_TSV, BINARY, got 'parquet' (configs/x.yaml line 2)");
+            "data.source: expected one of SYNTHETIC, CRITEO_TSV, BINARY, SEQUENCES, got 'parquet' (configs/x.yaml line 2)");
   EXPECT_EQ(LoadError("model:\n  dlrm:\n    interaction_self: maybe\n"),
             "model.dlrm.interaction_self: expected true or false, got 'maybe' (configs/x.yaml line 3)");
   EXPECT_EQ(LoadError("optimizer:\n  lr: fast\n"),
@@ -432,7 +432,7 @@ TEST(ConfigDoc, RowsShowTypeDefaultBoundsAndHelp) {
   const std::string doc = DescribeSchemaMarkdown();
   EXPECT_NE(doc.find("| `train.global_batch_size` | uint64 | `2048` | >= 1 | samples per step over all ranks"),
             std::string::npos);
-  EXPECT_NE(doc.find("| `data.source` | enum: `SYNTHETIC`, `CRITEO_TSV`, `BINARY` | `SYNTHETIC` |  | where samples"),
+  EXPECT_NE(doc.find("| `data.source` | enum: `SYNTHETIC`, `CRITEO_TSV`, `BINARY`, `SEQUENCES` | `SYNTHETIC` |  | where samples"),
             std::string::npos);
   EXPECT_NE(doc.find("| `optimizer.lr` | double | `0.001` | > 0 | peak learning rate |"), std::string::npos);
   EXPECT_NE(doc.find("| `optimizer.beta1` | double | `0.9` | >= 0 and <= 1 |"), std::string::npos);

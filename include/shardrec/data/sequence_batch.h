@@ -1,0 +1,29 @@
+// Jagged batches of user histories for sequence models (HSTU, SASRec).
+//
+// A batch holds B sequences back to back: sequence b owns tokens
+// [offsets[b], offsets[b+1]). offsets.size() == B + 1 always, also for an
+// empty batch, so the batch size is never ambiguous. Nothing is padded.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace shardrec {
+
+struct SequenceBatch {
+  int64_t batch_size = 0;            // sequences in this rank's slice
+  int64_t first_sample = 0;          // global index of the first sequence in its stream
+  std::vector<int64_t> offsets{0};   // batch_size + 1 token offsets
+  std::vector<uint64_t> items;       // item id of every token (1-based ids; 0 is never a real item)
+  std::vector<int64_t> timestamps;   // per token, seconds (all 0 when the data has no times)
+  // Training: the next item after every token (the label of the token's query), 0 where
+  // there is none. Evaluation: empty; `labels` holds one held-out item per sequence.
+  std::vector<uint64_t> targets;
+  std::vector<uint64_t> labels;      // evaluation: held-out item per sequence
+  std::vector<uint64_t> users;       // user id per sequence
+
+  int64_t num_tokens() const { return offsets.back(); }
+  int64_t length(int64_t b) const { return offsets[b + 1] - offsets[b]; }
+};
+
+}  // namespace shardrec
