@@ -1,0 +1,77 @@
+// One HSTU layer (Zhai et al. 2024) over a jagged batch of tokens x D:
+//   x_hat          = LayerNorm(x)                       no affine, eps 1e-6
+//   [U | V | Q | K] = SiLU(x_hat W_uvqk)                  W_uvqk: D x (2 H dv + 2 H dqk), no bias
+//   O              = HstuAttention(Q, K, V; rab)         see hstu_attention.h
+//   y              = x + Dropout(U * LayerNorm(O)) W_o + b_o
+// Column layout of W_uvqk: [U | V | Q | K], each part head-major.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shardrec/core/matrix.h"
+#include "shardrec/nn/dropout.h"
+#include "shardrec/nn/hstu_attention.h"
+#include "shardrec/nn/param.h"
+#include "shardrec/nn/sequence_layout.h"
+
+namespace shardrec {
+
+struct HstuLayerShape {
+  int dim = 0;
+  int heads = 1;
+  int dqk = 0;
+  int dv = 0;
+  int max_len = 0;            // N
+  bool relative_bias = true;  // rab on or off
+  double dropout = 0.0;
+};
+
+template <typename T>
+class HstuLayer {
+ public:
+  // Initialisation as the paper's code: W_uvqk ~ N(0, 0.02), W_o Xavier-uniform,
+  // b_o = 0, both bias vectors ~ N(0, 0.02); from CounterRng(seed, stream, *).
+  HstuLayer(const HstuLayerShape& shape, uint64_t seed, uint64_t stream, std::string name = "hstu");
+
+  // x: tokens x dim. `layout` must stay alive and unchanged until Backward.
+  void Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y);
+  // Overwrites the parameter gradients; dx may not alias dy.
+  void Backward(const Mat<T>& dy, Mat<T>* dx);
+
+  std::vector<ParamRef<T>> Params();
+  const HstuLayerShape& shape() const { return shape_; }
+  Mat<T>& w_uvqk() { return w_uvqk_; }
+  Mat<T>& w_o() { return w_o_; }
+  RowVec<T>& b_o() { return b_o_; }
+  Vec<T>& pos_bias() { return pos_bias_; }
+  Vec<T>& time_bias() { return time_bias_; }
+
+ private:
+  HstuAttentionParams<T> AttentionParams() const;
+  int UCol() const { return 0; }
+  int VCol() const { return shape_.heads * shape_.dv; }
+  int QCol() const { return 2 * shape_.heads * shape_.dv; }
+  int KCol() const { return 2 * shape_.heads * shape_.dv + shape_.heads * shape_.dqk; }
+
+  HstuLayerShape shape_;
+  std::string name_;
+  Mat<T> w_uvqk_, w_o_;
+  RowVec<T> b_o_;
+  Vec<T> pos_bias_, time_bias_;
+  Mat<T> g_uvqk_, g_o_;
+  RowVec<T> g_b_o_;
+  Vec<T> g_pos_, g_time_;
+  Dropout<T> dropout_;
+
+  // Saved by Forward for Backward.
+  const SequenceLayout* layout_ = nullptr;
+  Mat<T> x_hat_, pre_, uvqk_, attn_, attn_hat_, gated_;
+  Vec<T> x_rstd_, attn_rstd_;
+};
+
+extern template class HstuLayer<float>;
+extern template class HstuLayer<double>;
+
+}  // namespace shardrec

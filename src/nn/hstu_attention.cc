@@ -1,0 +1,241 @@
+#include "shardrec/nn/hstu_attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "common/hstu_bias.h"
+#include "shardrec/core/error.h"
+
+namespace shardrec {
+namespace {
+
+constexpr int kTile = 64;  // query rows per tile: its scores stay in L1/L2
+
+const kernels::HstuBucketTable& BucketTable() {
+  static const kernels::HstuBucketTable table = kernels::MakeHstuBucketTable();
+  return table;
+}
+
+// The bias of one sequence, evaluated entry by entry.
+template <typename T>
+class SequenceBias {
+ public:
+  SequenceBias(const HstuAttentionParams<T>& p, const int64_t* times, int length, int history)
+      : p_(p), times_(times), length_(length), history_(history) {}
+
+  T operator()(int i, int j) const {
+    T b = 0;
+    if (p_.pos_bias) b += p_.pos_bias[kernels::HstuPositionBiasIndex(i, j, history_, p_.max_len)];
+    if (p_.time_bias) b += p_.time_bias[Bucket(i, j)];
+    return b;
+  }
+  void AddGrad(int i, int j, T g, T* d_pos, T* d_time) const {
+    if (p_.pos_bias) d_pos[kernels::HstuPositionBiasIndex(i, j, history_, p_.max_len)] += g;
+    if (p_.time_bias) d_time[Bucket(i, j)] += g;
+  }
+
+ private:
+  int Bucket(int i, int j) const {
+    if (times_ == nullptr) return 0;  // no times: every pair is 0 seconds apart
+    return kernels::HstuTimeBucket(BucketTable(), times_[kernels::HstuQueryTimeIndex(i, length_)] - times_[j]);
+  }
+
+  const HstuAttentionParams<T>& p_;
+  const int64_t* times_;
+  int length_, history_;
+};
+
+struct WorkItem {
+  int64_t seq;
+  int head;
+};
+
+template <typename T>
+void CheckShapes(const SequenceLayout& layout, const Mat<T>& qkv, int q_col, int k_col, int v_col,
+                 const HstuAttentionParams<T>& p) {
+  SR_CHECK(qkv.rows() == layout.tokens())
+      << "HSTU attention: " << qkv.rows() << " token rows, the layout has " << layout.tokens();
+  SR_CHECK(q_col + p.heads * p.dqk <= qkv.cols() && k_col + p.heads * p.dqk <= qkv.cols() &&
+           v_col + p.heads * p.dv <= qkv.cols())
+      << "HSTU attention: Q/K/V columns exceed the " << qkv.cols() << " input columns";
+  SR_CHECK(layout.timestamps.empty() || static_cast<int64_t>(layout.timestamps.size()) == layout.tokens())
+      << "HSTU attention: " << layout.timestamps.size() << " timestamps for " << layout.tokens() << " tokens";
+  for (int64_t b = 0; b < layout.batch(); ++b) {
+    SR_CHECK(layout.length(b) <= p.max_len) << "HSTU attention: sequence " << b << " has " << layout.length(b)
+                                            << " tokens, more than max_len " << p.max_len;
+    SR_CHECK(layout.targets(b) >= 0 && layout.targets(b) <= layout.length(b))
+        << "HSTU attention: sequence " << b << " has " << layout.targets(b) << " targets but " << layout.length(b)
+        << " tokens";
+  }
+}
+
+// Sequences x heads, longest first so the dynamic schedule ends balanced.
+std::vector<WorkItem> MakeWork(const SequenceLayout& layout, int heads) {
+  std::vector<WorkItem> work;
+  work.reserve(static_cast<size_t>(layout.batch() * heads));
+  for (int64_t b = 0; b < layout.batch(); ++b)
+    if (layout.length(b) > 0)
+      for (int h = 0; h < heads; ++h) work.push_back({b, h});
+  std::stable_sort(work.begin(), work.end(),
+                   [&](const WorkItem& a, const WorkItem& c) { return layout.length(a.seq) > layout.length(c.seq); });
+  return work;
+}
+
+}  // namespace
+
+template <typename T>
+void HstuAttentionForward(const SequenceLayout& layout, const Mat<T>& qkv, int q_col, int k_col, int v_col,
+                          const HstuAttentionParams<T>& p, Mat<T>* out) {
+  CheckShapes(layout, qkv, q_col, k_col, v_col, p);
+  out->resize(layout.tokens(), p.heads * p.dv);
+  const std::vector<WorkItem> work = MakeWork(layout, p.heads);
+  const T inv_n = T(1) / static_cast<T>(p.max_len);
+  const int64_t* times = layout.timestamps.empty() ? nullptr : layout.timestamps.data();
+#pragma omp parallel
+  {
+    Mat<T> a;  // one tile's attention weights
+#pragma omp for schedule(dynamic, 1)
+    for (size_t w = 0; w < work.size(); ++w) {
+      const int64_t off = layout.offsets[work[w].seq];
+      const int len = layout.length(work[w].seq);
+      const int hist = len - layout.targets(work[w].seq);
+      const int h = work[w].head;
+      const SequenceBias<T> bias(p, times ? times + off : nullptr, len, hist);
+      auto q = qkv.block(off, q_col + h * p.dqk, len, p.dqk);
+      auto k = qkv.block(off, k_col + h * p.dqk, len, p.dqk);
+      auto v = qkv.block(off, v_col + h * p.dv, len, p.dv);
+      auto o = out->block(off, h * p.dv, len, p.dv);
+      // History rows see keys 0..i; candidate rows see the history (then themselves, below).
+      for (int i0 = 0; i0 < len; i0 += kTile) {
+        const bool candidates = i0 >= hist;
+        const int i1 = candidates ? std::min(i0 + kTile, len) : std::min(i0 + kTile, hist);
+        const int n = i1 - i0, keys = candidates ? hist : i1;
+        if (keys == 0) {
+          o.middleRows(i0, n).setZero();
+        } else {
+          a.resize(n, keys);
+          a.noalias() = q.middleRows(i0, n) * k.topRows(keys).transpose();
+          for (int r = 0; r < n; ++r) {
+            const int i = i0 + r;
+            for (int j = 0; j < keys; ++j)
+              a(r, j) = kernels::HstuVisible(i, j, hist) ? kernels::Silu(a(r, j) + bias(i, j)) * inv_n : T(0);
+          }
+          o.middleRows(i0, n).noalias() = a * v.topRows(keys);
+        }
+        if (candidates) {
+          for (int i = i0; i < i1; ++i) {
+            const T s = q.row(i).dot(k.row(i)) + bias(i, i);
+            o.row(i) += (kernels::Silu(s) * inv_n) * v.row(i);
+          }
+        }
+        if (!candidates && i1 == hist && i1 < len) i0 = hist - kTile;  // next tile starts at the first candidate
+      }
+    }
+  }
+}
+
+template <typename T>
+void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int q_col, int k_col, int v_col,
+                           const HstuAttentionParams<T>& p, const Mat<T>& dout, Mat<T>* dqkv, T* d_pos_bias,
+                           T* d_time_bias) {
+  CheckShapes(layout, qkv, q_col, k_col, v_col, p);
+  SR_CHECK(dout.rows() == layout.tokens() && dout.cols() == p.heads * p.dv)
+      << "HSTU attention backward: output gradient is " << dout.rows() << "x" << dout.cols();
+  SR_CHECK(dqkv->rows() == qkv.rows() && dqkv->cols() == qkv.cols())
+      << "HSTU attention backward: dqkv must be shaped like qkv";
+  const std::vector<WorkItem> work = MakeWork(layout, p.heads);
+  const T inv_n = T(1) / static_cast<T>(p.max_len);
+  const int64_t* times = layout.timestamps.empty() ? nullptr : layout.timestamps.data();
+  const int pos_size = 2 * p.max_len - 1;
+  const int nthreads = omp_get_max_threads();
+  // Bias gradients per thread, summed in thread order at the end (deterministic
+  // for a fixed thread count).
+  std::vector<std::vector<T>> pos_grads(nthreads), time_grads(nthreads);
+#pragma omp parallel
+  {
+    const int tid = omp_get_thread_num();
+    std::vector<T>& dpos = pos_grads[tid];
+    std::vector<T>& dtime = time_grads[tid];
+    dpos.assign(p.pos_bias && d_pos_bias ? pos_size : 0, T(0));
+    dtime.assign(p.time_bias && d_time_bias ? kernels::kHstuTimeBuckets : 0, T(0));
+    T* dpos_ptr = dpos.empty() ? nullptr : dpos.data();
+    T* dtime_ptr = dtime.empty() ? nullptr : dtime.data();
+    Mat<T> a, ds;  // one tile's attention weights and score gradients
+#pragma omp for schedule(dynamic, 1)
+    for (size_t w = 0; w < work.size(); ++w) {
+      const int64_t off = layout.offsets[work[w].seq];
+      const int len = layout.length(work[w].seq);
+      const int hist = len - layout.targets(work[w].seq);
+      const int h = work[w].head;
+      const SequenceBias<T> bias(p, times ? times + off : nullptr, len, hist);
+      auto q = qkv.block(off, q_col + h * p.dqk, len, p.dqk);
+      auto k = qkv.block(off, k_col + h * p.dqk, len, p.dqk);
+      auto v = qkv.block(off, v_col + h * p.dv, len, p.dv);
+      auto dout_s = dout.block(off, h * p.dv, len, p.dv);
+      auto dq = dqkv->block(off, q_col + h * p.dqk, len, p.dqk);
+      auto dk = dqkv->block(off, k_col + h * p.dqk, len, p.dqk);
+      auto dv = dqkv->block(off, v_col + h * p.dv, len, p.dv);
+      dk.setZero();
+      dv.setZero();
+      for (int i0 = 0; i0 < len; i0 += kTile) {
+        const bool candidates = i0 >= hist;
+        const int i1 = candidates ? std::min(i0 + kTile, len) : std::min(i0 + kTile, hist);
+        const int n = i1 - i0, keys = candidates ? hist : i1;
+        if (keys == 0) {
+          dq.middleRows(i0, n).setZero();
+        } else {
+          a.resize(n, keys);
+          ds.resize(n, keys);
+          a.noalias() = q.middleRows(i0, n) * k.topRows(keys).transpose();
+          ds.noalias() = dout_s.middleRows(i0, n) * v.topRows(keys).transpose();  // dA
+          for (int r = 0; r < n; ++r) {
+            const int i = i0 + r;
+            for (int j = 0; j < keys; ++j) {
+              if (!kernels::HstuVisible(i, j, hist)) {
+                a(r, j) = ds(r, j) = T(0);
+                continue;
+              }
+              const T s = a(r, j) + bias(i, j);
+              a(r, j) = kernels::Silu(s) * inv_n;
+              ds(r, j) *= kernels::SiluGrad(s) * inv_n;
+              bias.AddGrad(i, j, ds(r, j), dpos_ptr, dtime_ptr);
+            }
+          }
+          dv.topRows(keys).noalias() += a.transpose() * dout_s.middleRows(i0, n);
+          dq.middleRows(i0, n).noalias() = ds * k.topRows(keys);
+          dk.topRows(keys).noalias() += ds.transpose() * q.middleRows(i0, n);
+        }
+        if (candidates) {
+          for (int i = i0; i < i1; ++i) {
+            const T s = q.row(i).dot(k.row(i)) + bias(i, i);
+            const T g = dout_s.row(i).dot(v.row(i)) * kernels::SiluGrad(s) * inv_n;
+            dv.row(i) += (kernels::Silu(s) * inv_n) * dout_s.row(i);
+            dq.row(i) += g * k.row(i);
+            dk.row(i) += g * q.row(i);
+            bias.AddGrad(i, i, g, dpos_ptr, dtime_ptr);
+          }
+        }
+        if (!candidates && i1 == hist && i1 < len) i0 = hist - kTile;
+      }
+    }
+  }
+  for (int t = 0; t < nthreads; ++t) {
+    for (size_t i = 0; i < pos_grads[t].size(); ++i) d_pos_bias[i] += pos_grads[t][i];
+    for (size_t i = 0; i < time_grads[t].size(); ++i) d_time_bias[i] += time_grads[t][i];
+  }
+}
+
+template void HstuAttentionForward<float>(const SequenceLayout&, const Mat<float>&, int, int, int,
+                                          const HstuAttentionParams<float>&, Mat<float>*);
+template void HstuAttentionForward<double>(const SequenceLayout&, const Mat<double>&, int, int, int,
+                                           const HstuAttentionParams<double>&, Mat<double>*);
+template void HstuAttentionBackward<float>(const SequenceLayout&, const Mat<float>&, int, int, int,
+                                           const HstuAttentionParams<float>&, const Mat<float>&, Mat<float>*, float*,
+                                           float*);
+template void HstuAttentionBackward<double>(const SequenceLayout&, const Mat<double>&, int, int, int,
+                                            const HstuAttentionParams<double>&, const Mat<double>&, Mat<double>*,
+                                            double*, double*);
+
+}  // namespace shardrec

@@ -1,0 +1,123 @@
+#include "shardrec/nn/hstu_layer.h"
+
+#include <cmath>
+#include <utility>
+
+#include "common/hstu_bias.h"
+#include "shardrec/core/error.h"
+#include "shardrec/core/rng.h"
+#include "shardrec/nn/layer_norm.h"
+
+namespace shardrec {
+namespace {
+
+constexpr double kEps = 1e-6;
+
+template <typename Dense>
+void FillNormal(CounterRng rng, double stddev, Dense* m) {
+  using T = typename Dense::Scalar;
+  for (Eigen::Index i = 0; i < m->size(); ++i) m->data()[i] = static_cast<T>(stddev * rng.Normal());
+}
+
+}  // namespace
+
+template <typename T>
+HstuLayer<T>::HstuLayer(const HstuLayerShape& shape, uint64_t seed, uint64_t stream, std::string name)
+    : shape_(shape), name_(std::move(name)), dropout_(shape.dropout, Hash3(seed, stream, 0xD0)) {
+  SR_CHECK(shape.dim > 0 && shape.heads > 0 && shape.dqk > 0 && shape.dv > 0 && shape.max_len > 0)
+      << name_ << ": dim, heads, dqk, dv and max_len must be positive";
+  const int h = shape.heads;
+  w_uvqk_.resize(shape.dim, 2 * h * shape.dv + 2 * h * shape.dqk);
+  FillNormal(CounterRng(seed, stream, 0), 0.02, &w_uvqk_);
+  w_o_.resize(h * shape.dv, shape.dim);
+  const double limit = std::sqrt(6.0 / (h * shape.dv + shape.dim));  // Xavier-uniform
+  CounterRng rng(seed, stream, 1);
+  for (Eigen::Index i = 0; i < w_o_.size(); ++i) w_o_.data()[i] = static_cast<T>(rng.Uniform(-limit, limit));
+  b_o_ = RowVec<T>::Zero(shape.dim);
+  pos_bias_.resize(2 * shape.max_len - 1);
+  FillNormal(CounterRng(seed, stream, 2), 0.02, &pos_bias_);
+  time_bias_.resize(kernels::kHstuTimeBuckets);
+  FillNormal(CounterRng(seed, stream, 3), 0.02, &time_bias_);
+  g_uvqk_ = Mat<T>::Zero(w_uvqk_.rows(), w_uvqk_.cols());
+  g_o_ = Mat<T>::Zero(w_o_.rows(), w_o_.cols());
+  g_b_o_ = RowVec<T>::Zero(shape.dim);
+  g_pos_ = Vec<T>::Zero(pos_bias_.size());
+  g_time_ = Vec<T>::Zero(time_bias_.size());
+}
+
+template <typename T>
+HstuAttentionParams<T> HstuLayer<T>::AttentionParams() const {
+  HstuAttentionParams<T> p;
+  p.heads = shape_.heads;
+  p.dqk = shape_.dqk;
+  p.dv = shape_.dv;
+  p.max_len = shape_.max_len;
+  if (shape_.relative_bias) {
+    p.pos_bias = pos_bias_.data();
+    p.time_bias = time_bias_.data();
+  }
+  return p;
+}
+
+template <typename T>
+void HstuLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y) {
+  SR_CHECK(x.cols() == shape_.dim) << name_ << ": input has " << x.cols() << " columns, expected " << shape_.dim;
+  layout_ = &layout;
+  LayerNormForward(x, T(kEps), &x_hat_, &x_rstd_);
+  pre_.resize(x.rows(), w_uvqk_.cols());
+  pre_.noalias() = x_hat_ * w_uvqk_;
+  uvqk_ = pre_.unaryExpr([](T s) { return kernels::Silu(s); });
+  HstuAttentionForward(layout, uvqk_, QCol(), KCol(), VCol(), AttentionParams(), &attn_);
+  LayerNormForward(attn_, T(kEps), &attn_hat_, &attn_rstd_);
+  gated_ = uvqk_.leftCols(shape_.heads * shape_.dv).cwiseProduct(attn_hat_);
+  dropout_.Forward(layout.token_keys, &gated_);
+  *y = x;
+  y->noalias() += gated_ * w_o_;
+  y->rowwise() += b_o_;
+}
+
+template <typename T>
+void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
+  SR_CHECK(layout_ != nullptr) << name_ << ": Backward before Forward";
+  SR_CHECK(dy.rows() == x_hat_.rows() && dy.cols() == shape_.dim)
+      << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols();
+  SR_CHECK(dx != &dy) << name_ << ": dx may not alias dy";
+  const int uv = shape_.heads * shape_.dv;
+  g_o_.noalias() = gated_.transpose() * dy;
+  g_b_o_.noalias() = dy.colwise().sum();
+  Mat<T> d_gated = dy * w_o_.transpose();
+  dropout_.Backward(&d_gated);
+  Mat<T> d_pre(dy.rows(), w_uvqk_.cols());
+  d_pre.leftCols(uv) = d_gated.cwiseProduct(attn_hat_);       // dU
+  Mat<T> d_attn = d_gated.cwiseProduct(uvqk_.leftCols(uv));   // d LayerNorm(O)
+  LayerNormBackward(attn_hat_, attn_rstd_, d_attn, &d_attn);  // dO
+  g_pos_.setZero();
+  g_time_.setZero();
+  HstuAttentionBackward(*layout_, uvqk_, QCol(), KCol(), VCol(), AttentionParams(), d_attn, &d_pre,
+                        shape_.relative_bias ? g_pos_.data() : nullptr,
+                        shape_.relative_bias ? g_time_.data() : nullptr);
+  // Through the SiLU: d pre = d uvqk * SiLU'(pre).
+  d_pre.array() *= pre_.unaryExpr([](T s) { return kernels::SiluGrad(s); }).array();
+  g_uvqk_.noalias() = x_hat_.transpose() * d_pre;
+  Mat<T> d_x_hat = d_pre * w_uvqk_.transpose();
+  LayerNormBackward(x_hat_, x_rstd_, d_x_hat, &d_x_hat);
+  *dx = dy + d_x_hat;
+}
+
+template <typename T>
+std::vector<ParamRef<T>> HstuLayer<T>::Params() {
+  std::vector<ParamRef<T>> p = {
+      {name_ + ".w_uvqk", w_uvqk_.data(), g_uvqk_.data(), static_cast<size_t>(w_uvqk_.size())},
+      {name_ + ".w_o", w_o_.data(), g_o_.data(), static_cast<size_t>(w_o_.size())},
+      {name_ + ".b_o", b_o_.data(), g_b_o_.data(), static_cast<size_t>(b_o_.size())}};
+  if (shape_.relative_bias) {
+    p.push_back({name_ + ".pos_bias", pos_bias_.data(), g_pos_.data(), static_cast<size_t>(pos_bias_.size())});
+    p.push_back({name_ + ".time_bias", time_bias_.data(), g_time_.data(), static_cast<size_t>(time_bias_.size())});
+  }
+  return p;
+}
+
+template class HstuLayer<float>;
+template class HstuLayer<double>;
+
+}  // namespace shardrec
