@@ -1,6 +1,7 @@
 #include "shardrec/nn/layer_norm.h"
 
 #include <cmath>
+#include <utility>
 
 #include "shardrec/core/error.h"
 
@@ -50,6 +51,40 @@ void LayerNormBackward(const Mat<T>& y, const Vec<T>& rstd, const Mat<T>& dy, Ma
     for (Eigen::Index c = 0; c < cols; ++c) out[c] = rstd[r] * (g[c] - mean_g - yr[c] * mean_gy);
   }
 }
+
+template <typename T>
+AffineLayerNorm<T>::AffineLayerNorm(int dim, double eps, std::string name)
+    : eps_(static_cast<T>(eps)),
+      name_(std::move(name)),
+      weight_(RowVec<T>::Ones(dim)),
+      bias_(RowVec<T>::Zero(dim)),
+      g_weight_(RowVec<T>::Zero(dim)),
+      g_bias_(RowVec<T>::Zero(dim)) {}
+
+template <typename T>
+void AffineLayerNorm<T>::Forward(const Mat<T>& x, Mat<T>* y) {
+  SR_CHECK(x.cols() == weight_.size()) << name_ << ": input has " << x.cols() << " columns, expected "
+                                       << weight_.size();
+  LayerNormForward(x, eps_, &x_hat_, &rstd_);
+  *y = (x_hat_.array().rowwise() * weight_.array()).rowwise() + bias_.array();
+}
+
+template <typename T>
+void AffineLayerNorm<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
+  g_weight_.noalias() = dy.cwiseProduct(x_hat_).colwise().sum();
+  g_bias_.noalias() = dy.colwise().sum();
+  Mat<T> d_hat = dy.array().rowwise() * weight_.array();
+  LayerNormBackward(x_hat_, rstd_, d_hat, dx);
+}
+
+template <typename T>
+std::vector<ParamRef<T>> AffineLayerNorm<T>::Params() {
+  return {{name_ + ".weight", weight_.data(), g_weight_.data(), static_cast<size_t>(weight_.size())},
+          {name_ + ".bias", bias_.data(), g_bias_.data(), static_cast<size_t>(bias_.size())}};
+}
+
+template class AffineLayerNorm<float>;
+template class AffineLayerNorm<double>;
 
 template void LayerNormForward<float>(const Mat<float>&, float, Mat<float>*, Vec<float>*);
 template void LayerNormForward<double>(const Mat<double>&, double, Mat<double>*, Vec<double>*);
