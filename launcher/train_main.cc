@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "shardrec/config/config.h"
 #include "shardrec/core/error.h"
 #include "shardrec/core/log.h"
+#include "shardrec/train/sequence_trainer.h"
 #include "shardrec/train/stop_request.h"
 #include "shardrec/train/trainer.h"
 
@@ -32,6 +34,34 @@ std::string DescribeLaunch() {
   }
   if (!env("PMI_RANK").empty()) return "PMI launcher (PMI_RANK " + env("PMI_RANK") + ")";
   return "no launcher (single process)";
+}
+
+// Next-item retrieval (HSTU, SASRec): trains, then reports the best
+// validation checkpoint's test metrics.
+int RunSequenceModel(const shardrec::config::ExperimentConfig& cfg, shardrec::Communicator* comm, bool resume) {
+  shardrec::SequenceTrainer trainer(cfg, comm);
+  const shardrec::SequenceTrainResult r = trainer.Run(resume);
+  if (r.stopped_early) return r.stop_signal != 0 ? shardrec::kExitPreempted : 0;
+  std::string table =
+      "done: " + std::to_string(r.steps) + " steps | " + std::to_string(std::lround(r.sequences_per_sec)) +
+      " sequences/s, " + std::to_string(std::lround(r.tokens_per_sec)) + " tokens/s (" + std::to_string(comm->size()) +
+      " rank(s))\n  test metrics of the best validation checkpoint (step " + std::to_string(r.best_step) + "):\n";
+  for (const auto& [name, m] :
+       {std::pair<const char*, const shardrec::RankingMetrics*>{"all items          ", &r.test.all_items},
+        {"seen items score 0 ", &r.test.seen_zeroed}}) {
+    table += std::string("    ") + name;
+    for (size_t k = 0; k < m->ks.size(); ++k) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), " HR@%u %.4f  NDCG@%u %.4f ", m->ks[k], m->hit_rate[k], m->ks[k], m->ndcg[k]);
+      table += buf;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), " MRR %.4f\n", m->mrr);
+    table += buf;
+  }
+  table += "  checkpoint: " + r.checkpoint_dir + "\n  metrics:    " + r.metrics_path;
+  shardrec::LogInfo(table);
+  return 0;
 }
 
 }  // namespace
@@ -65,6 +95,8 @@ int main(int argc, char** argv) {
     shardrec::LogInfo("shardrec-train: " + std::string(config_path.empty() ? "(defaults)" : config_path) + ", " +
                       std::to_string(comm->size()) + " rank(s) via " + comm->name() + "; launched by " +
                       DescribeLaunch());
+    if (cfg.model().type() == "hstu" || cfg.model().type() == "sasrec")
+      return RunSequenceModel(cfg, comm.get(), resume);
     shardrec::Trainer trainer(cfg, comm.get());
     const shardrec::TrainResult r = trainer.Run(resume);
     // Stopped by a signal after writing the checkpoint: tell the batch script to requeue.

@@ -79,9 +79,10 @@ std::unique_ptr<SampleSource> MakeFileSource(const config::DataConfig& config, c
       options.split = split;
       return std::make_unique<BinarySource>(path, options);
     }
-    case config::SYNTHETIC: break;
+    case config::SYNTHETIC:
+    case config::SEQUENCES: break;
   }
-  SR_THROW() << "data: unknown source " << static_cast<int>(config.source());
+  SR_THROW() << "data: source " << config::DataSource_Name(config.source()) << " has no sample file reader";
   return nullptr;  // not reached: SR_THROW throws
 }
 
@@ -134,6 +135,9 @@ DataShape DescribeData(const config::DataConfig& config) {
       shape.cardinalities.resize(shape.num_sparse, 0);
       break;
     }
+    case config::SEQUENCES:
+      SR_THROW() << "data.source SEQUENCES holds user histories for sequence models (model.type hstu or sasrec), "
+                    "not samples for model.type dlrm";
   }
   return shape;
 }

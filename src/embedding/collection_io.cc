@@ -69,6 +69,27 @@ MatF ShardedEmbeddingCollection::GatherTable(int table) {
   return stacked;
 }
 
+std::vector<ShardedEmbeddingCollection::RowBlock> ShardedEmbeddingCollection::OwnedRowBlocks(int table) const {
+  const TableSpec& ts = tables_[table];
+  SR_CHECK(!ts.compressed()) << "table '" << ts.name << "': a pass over every row needs FULL storage";
+  std::vector<RowBlock> blocks;
+  for (const EmbeddingShard& sh : shards_) {
+    if (sh.table != table) continue;
+    SR_CHECK(sh.col_begin == 0 && sh.col_end == ts.dim)
+        << "table '" << ts.name << "' is column-wise sharded; a pass over every row needs whole rows";
+    uint64_t r0 = sh.row_begin, r1 = sh.row_end;
+    if (IsReplicated(table)) {  // every rank holds it: take this rank's slice
+      const uint64_t n = r1 - r0, w = static_cast<uint64_t>(comm_->size()), me = static_cast<uint64_t>(comm_->rank());
+      r0 = sh.row_begin + n * me / w;
+      r1 = sh.row_begin + n * (me + 1) / w;
+    }
+    if (r1 > r0) {
+      blocks.push_back({r0, static_cast<int64_t>(r1 - r0), sh.row(static_cast<int64_t>(r0 - sh.row_begin))});
+    }
+  }
+  return blocks;
+}
+
 int64_t ShardedEmbeddingCollection::HotIds(int table) {
   int64_t hot = 0;
   for (const EmbeddingShard& sh : shards_)

@@ -25,22 +25,12 @@
 #include "shardrec/train/checkpoint.h"
 #include "shardrec/train/gradient_sync.h"
 #include "shardrec/train/metrics_log.h"
+#include "shardrec/train/model_state.h"
+#include "shardrec/train/run_setup.h"
 #include "shardrec/train/stop_request.h"
 
 namespace shardrec {
 namespace {
-
-std::string JoinPath(const std::string& dir, const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  return dir.empty() ? path : dir + "/" + path;
-}
-
-std::string FormatDuration(double seconds) {
-  const long s = std::lround(std::max(0.0, seconds));
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  return buf;
-}
 
 // An empty slice with the right number of features, for a rank whose share
 // of the last evaluation batch is empty (it must still join the collectives).
@@ -68,100 +58,15 @@ struct Trainer::Impl {
   std::string OutputDir() const { return cfg.train().output_dir(); }
   std::string CheckpointRoot() const { return JoinPath(OutputDir(), cfg.train().checkpoint_dir()); }
 
-  void WriteDense(std::ostream& out) {
-    const uint64_t n = params.size();
-    out.write(reinterpret_cast<const char*>(&n), sizeof(n));
-    for (const ParamRef<float>& p : params) {
-      const uint64_t len = p.name.size(), size = p.size;
-      out.write(reinterpret_cast<const char*>(&len), sizeof(len));
-      out.write(p.name.data(), static_cast<std::streamsize>(len));
-      out.write(reinterpret_cast<const char*>(&size), sizeof(size));
-      out.write(reinterpret_cast<const char*>(p.value), static_cast<std::streamsize>(size * sizeof(float)));
-    }
-    const std::string state = optimizer->SaveState(params);
-    const uint64_t slen = state.size();
-    out.write(reinterpret_cast<const char*>(&slen), sizeof(slen));
-    out.write(state.data(), static_cast<std::streamsize>(slen));
-  }
-
-  void ReadDense(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    SR_CHECK(in.good()) << "cannot open " << path;
-    auto read = [&](void* dst, size_t bytes) {
-      in.read(static_cast<char*>(dst), static_cast<std::streamsize>(bytes));
-      SR_CHECK(in.good()) << path << ": truncated";
-    };
-    uint64_t n = 0;
-    read(&n, sizeof(n));
-    SR_CHECK(n == params.size()) << path << ": " << n << " dense parameters, the model has " << params.size();
-    for (const ParamRef<float>& p : params) {
-      uint64_t len = 0, size = 0;
-      read(&len, sizeof(len));
-      SR_CHECK(len < 4096) << path << ": corrupt parameter name";
-      std::string name(len, '\0');
-      read(name.data(), len);
-      read(&size, sizeof(size));
-      SR_CHECK(name == p.name && size == p.size) << path << ": parameter '" << name << "' (" << size
-                                                 << ") where the model has '" << p.name << "' (" << p.size << ")";
-      read(p.value, size * sizeof(float));
-    }
-    uint64_t slen = 0;
-    read(&slen, sizeof(slen));
-    std::string state(slen, '\0');
-    read(state.data(), slen);
-    optimizer->LoadState(state, params);
-  }
+  ModelState State() { return {&params, optimizer.get(), embedding.get()}; }
 
   void SaveCheckpoint() {
-    checkpoint::Manifest m;
-    m.set_step(step);
-    m.set_samples_seen(step * cfg.train().global_batch_size());
-    *m.mutable_config() = cfg;
-    *m.mutable_plan() = embedding->plan();
-    m.set_rng_seed(cfg.train().seed());
-    m.set_dense_optimizer_step(step);
-    m.set_sparse_optimizer_step(step);
-    CheckpointWriters w;
-    w.dense = [&](std::ostream& out) { WriteDense(out); };
-    w.shards = [&](std::ostream& out) { embedding->SaveShards(out); };
-    const std::string dir = shardrec::SaveCheckpoint(*comm, CheckpointRoot(), m, w, cfg.train().keep_last());
-    LogInfo(Str("checkpoint written: ", dir));
-    last_checkpoint = dir;
+    last_checkpoint = SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
+    LogInfo(Str("checkpoint written: ", last_checkpoint));
   }
 
   void LoadCheckpoint(const std::string& dir) {
-    const checkpoint::Manifest m = ReadCheckpointManifest(dir, comm->rank(), comm->size());
-    // Rows are stored by logical coordinates, so any plan over the same tables can load them.
-    const plan::ShardingPlan& mine = embedding->plan();
-    SR_CHECK(m.plan().tables_size() == mine.tables_size())
-        << dir << ": " << m.plan().tables_size() << " embedding tables, this run has " << mine.tables_size();
-    for (int t = 0; t < mine.tables_size(); ++t) {
-      const plan::TablePlan &a = m.plan().tables(t), &b = mine.tables(t);
-      SR_CHECK(a.name() == b.name() && a.rows() == b.rows() && a.dim() == b.dim())
-          << dir << ": table " << t << " is '" << a.name() << "' " << a.rows() << "x" << a.dim() << ", this run's '"
-          << b.name() << "' " << b.rows() << "x" << b.dim();
-    }
-    const bool same_plan = m.plan().SerializeAsString() == mine.SerializeAsString();
-    if (!same_plan) {
-      LogInfo(Str("resharding: the checkpoint was saved by ", m.world_size(), " rank(s), this run has ", comm->size()));
-    }
-    if (comm->rank() == 0) ReadDense(dir + "/" + DenseFileName());
-    // Every rank needs the dense parameters and optimizer state: broadcast them from rank 0.
-    for (const ParamRef<float>& p : params) comm->Broadcast(p.value, p.size * sizeof(float), 0);
-    std::string state = comm->rank() == 0 ? optimizer->SaveState(params) : std::string();
-    uint64_t slen = state.size();
-    comm->Broadcast(&slen, sizeof(slen), 0);
-    state.resize(slen);
-    comm->Broadcast(state.data(), slen, 0);
-    if (comm->rank() != 0) optimizer->LoadState(state, params);
-    std::vector<std::string> shard_files;
-    if (same_plan) {
-      shard_files.push_back(dir + "/" + ShardFileName(comm->rank()));
-    } else {
-      for (int r = 0; r < m.world_size(); ++r) shard_files.push_back(dir + "/" + ShardFileName(r));
-    }
-    embedding->LoadShards(shard_files);
-    step = m.step();
+    step = LoadModelCheckpoint(*comm, dir, State());
     LogInfo(Str("resumed from ", dir, " at step ", step));
   }
 
@@ -177,19 +82,7 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   SR_CHECK(tc.global_batch_size() % comm->size() == 0)
       << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
 
-  // Threads: the configured count, else this node's cores shared among its ranks.
-  // omp_get_num_procs() counts the CPUs this process may run on (its affinity
-  // mask); the node's count tells whether a launcher pinned us to fewer.
-  const int usable = omp_get_num_procs();
-  const int node_cpus = static_cast<int>(std::thread::hardware_concurrency());
-  int threads = static_cast<int>(tc.threads());
-  if (threads == 0) threads = std::max(1, std::min(usable, node_cpus / std::max(1, comm->local_size())));
-  if (usable < node_cpus / std::max(1, comm->local_size())) {
-    LogWarn(Str("this rank may use ", usable, " of the node's ", node_cpus, " CPUs (the launcher bound it); with ",
-                comm->local_size(), " rank(s) per node, pass `--bind-to none` to mpirun to use them all"));
-  }
-  omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
+  const int threads = ConfigureThreads(tc, *comm);
 
   const DataShape shape = DescribeData(cfg.data());
   s.num_dense = shape.num_dense;

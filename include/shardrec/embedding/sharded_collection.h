@@ -50,6 +50,17 @@ class ShardedEmbeddingCollection {
   // each shard stacked in shard order for compressed ones. Collective.
   MatF GatherTable(int table);
 
+  // Whole rows of a FULL table that this rank covers in a pass over every row
+  // (full-ranking evaluation): each logical row is covered by exactly one rank —
+  // row- and table-wise shards by their owner, a replicated table in 1/world
+  // slices. Throws, naming the table, for column-wise shards or compressed storage.
+  struct RowBlock {
+    uint64_t first_row;
+    int64_t rows;
+    const float* data;  // rows x dim, row-major
+  };
+  std::vector<RowBlock> OwnedRowBlocks(int table) const;
+
   // Ids of `table` that hold a row of their own (CAFE hot ids), over all shards. Collective.
   int64_t HotIds(int table);
 

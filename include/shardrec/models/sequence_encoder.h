@@ -1,0 +1,70 @@
+// The user encoder of a generative recommender: item embeddings of a jagged
+// history in, one L2-normalised user embedding per token out.
+//   x = emb * sqrt(D) + position_embedding[i]; Dropout(x)
+//   x = block_1..block_n(x)          HSTU layers, or SASRec blocks + a final LayerNorm
+//   u = x / |x|
+// Items are scored by dot products of u with L2-normalised item embeddings
+// (SequenceRetrieval does that), as the HSTU paper's retrieval setup does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.pb.h"
+#include "shardrec/core/matrix.h"
+#include "shardrec/nn/dropout.h"
+#include "shardrec/nn/hstu_layer.h"
+#include "shardrec/nn/layer_norm.h"
+#include "shardrec/nn/param.h"
+#include "shardrec/nn/sasrec_layer.h"
+#include "shardrec/nn/sequence_layout.h"
+
+namespace shardrec {
+
+enum class EncoderKind { kHstu, kSasRec };
+
+// "hstu" / "sasrec"; throws naming model.type otherwise.
+EncoderKind ParseEncoderKind(const std::string& type);
+
+template <typename T>
+class SequenceEncoder {
+ public:
+  // dim: the item table's width; max_len: the longest sequence (N). Throws
+  // naming the model.sequence key when the shapes do not fit. Initial values
+  // are a function of seed alone.
+  SequenceEncoder(EncoderKind kind, const config::SequenceModelConfig& cfg, int dim, int max_len, uint64_t seed);
+
+  // item_emb: tokens x dim. Returns tokens x dim unit rows, valid until the next
+  // Forward. `layout` must stay alive until Backward; its token_keys drive dropout
+  // (empty: no dropout, as in evaluation).
+  const Mat<T>& Forward(const Mat<T>& item_emb, const SequenceLayout& layout);
+  // d_out: tokens x dim. Overwrites the parameter gradients and *d_item_emb.
+  void Backward(const Mat<T>& d_out, Mat<T>* d_item_emb);
+
+  std::vector<ParamRef<T>> Params();
+  EncoderKind kind() const { return kind_; }
+  int dim() const { return dim_; }
+  int max_len() const { return max_len_; }
+
+ private:
+  EncoderKind kind_;
+  int dim_, max_len_;
+  T emb_scale_;
+  Mat<T> pos_emb_, g_pos_emb_;  // max_len x dim
+  Dropout<T> input_dropout_;
+  std::vector<std::unique_ptr<HstuLayer<T>>> hstu_;
+  std::vector<std::unique_ptr<SasRecLayer<T>>> sasrec_;
+  std::optional<AffineLayerNorm<T>> final_norm_;  // SASRec only
+  const SequenceLayout* layout_ = nullptr;
+  std::vector<Mat<T>> acts_;  // input of every block, then the last block's output
+  Mat<T> normed_, out_;
+  Vec<T> inv_norm_;
+};
+
+extern template class SequenceEncoder<float>;
+extern template class SequenceEncoder<double>;
+
+}  // namespace shardrec

@@ -1,0 +1,433 @@
+#include "shardrec/train/sequence_trainer.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "shardrec/config/config.h"
+#include "shardrec/core/error.h"
+#include "shardrec/core/log.h"
+#include "shardrec/core/rng.h"
+#include "shardrec/core/timer.h"
+#include "shardrec/data/data_factory.h"
+#include "shardrec/data/sequence_source.h"
+#include "shardrec/embedding/planner.h"
+#include "shardrec/embedding/sharded_collection.h"
+#include "shardrec/models/sequence_encoder.h"
+#include "shardrec/nn/retrieval_loss.h"
+#include "shardrec/optim/dense_optimizer.h"
+#include "shardrec/train/checkpoint.h"
+#include "shardrec/train/full_ranking.h"
+#include "shardrec/train/gradient_sync.h"
+#include "shardrec/train/metrics_log.h"
+#include "shardrec/train/model_state.h"
+#include "shardrec/train/run_setup.h"
+#include "shardrec/train/stop_request.h"
+
+namespace shardrec {
+namespace {
+
+constexpr uint64_t kNegativeStream = 0x4E4547;  // "NEG"
+constexpr uint64_t kDropoutStream = 0x44524F;   // "DRO"
+
+// One lookup "bag" per row: unpooled lookups through the pooled machinery.
+void SingleIdBag(const std::vector<uint64_t>& ids, JaggedIds* out) {
+  out->values = ids;
+  out->lengths.assign(ids.size(), 1);
+}
+
+size_t KIndex(const std::vector<uint32_t>& ks, uint32_t k) {
+  auto it = std::find(ks.begin(), ks.end(), k);
+  return it == ks.end() ? 0 : static_cast<size_t>(it - ks.begin());
+}
+
+std::vector<std::pair<std::string, double>> MetricFields(const std::string& prefix, const RetrievalEval& e) {
+  std::vector<std::pair<std::string, double>> f;
+  for (const auto& [name, m] :
+       {std::pair<std::string, const RankingMetrics*>{"all", &e.all_items}, {"seen0", &e.seen_zeroed}}) {
+    for (size_t k = 0; k < m->ks.size(); ++k) {
+      f.push_back({prefix + name + "_hr@" + std::to_string(m->ks[k]), m->hit_rate[k]});
+      f.push_back({prefix + name + "_ndcg@" + std::to_string(m->ks[k]), m->ndcg[k]});
+    }
+    f.push_back({prefix + name + "_mrr", m->mrr});
+  }
+  return f;
+}
+
+std::string DescribeEval(const RetrievalEval& e) {
+  std::string s;
+  for (const auto& [name, m] : {std::pair<const char*, const RankingMetrics*>{"all items", &e.all_items},
+                                {"seen items scored 0", &e.seen_zeroed}}) {
+    s += Str("\n  ", name, ":");
+    for (size_t k = 0; k < m->ks.size(); ++k) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), " HR@%u %.4f NDCG@%u %.4f |", m->ks[k], m->hit_rate[k], m->ks[k], m->ndcg[k]);
+      s += buf;
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), " MRR %.4f (%llu users)", m->mrr, static_cast<unsigned long long>(m->users));
+    s += buf;
+  }
+  return s;
+}
+
+}  // namespace
+
+struct SequenceTrainer::Impl {
+  config::ExperimentConfig cfg;
+  Communicator* comm;
+  std::shared_ptr<const SequenceDataset> data;
+  uint32_t max_len = 0;
+  int dim = 0;
+  std::vector<uint32_t> ks;
+  std::unique_ptr<ShardedEmbeddingCollection> embedding;
+  std::unique_ptr<SequenceEncoder<float>> encoder;
+  std::unique_ptr<DenseOptimizer> optimizer;
+  std::unique_ptr<SampledSoftmaxLoss<float>> loss;
+  std::unique_ptr<SequenceTrainSource> train_src;
+  std::vector<ParamRef<float>> params;
+  std::vector<float> allreduce_scratch;
+  uint64_t step = 0;
+  std::string last_checkpoint;
+
+  // Step buffers, reused.
+  SequenceBatch sb;
+  SequenceLayout layout;
+  Batch lookup;
+  std::vector<MatF> emb, d_emb;
+
+  std::string OutputDir() const { return cfg.train().output_dir(); }
+  std::string CheckpointRoot() const { return JoinPath(OutputDir(), cfg.train().checkpoint_dir()); }
+  std::string BestRoot() const { return JoinPath(OutputDir(), "best"); }
+  ModelState State() { return {&params, optimizer.get(), embedding.get()}; }
+
+  void MakeTrainSource() {
+    SliceSpec spec;
+    spec.rank = comm->rank();
+    spec.world = comm->size();
+    spec.global_batch = cfg.train().global_batch_size();
+    spec.start_step = step;
+    train_src =
+        std::make_unique<SequenceTrainSource>(data, max_len, spec, cfg.data().synthetic().seed() ^ cfg.train().seed());
+  }
+
+  void FillLayout(const SequenceBatch& b, bool training) {
+    layout.offsets = b.offsets;
+    if (data->has_timestamps) {
+      layout.timestamps = b.timestamps;
+    } else {
+      layout.timestamps.clear();
+    }
+    layout.num_targets.clear();
+    layout.token_keys.clear();
+    if (!training) return;
+    // Dropout keys: (step, global sequence index, position) — independent of the rank count.
+    layout.token_keys.resize(static_cast<size_t>(b.num_tokens()));
+    for (int64_t s = 0; s < b.batch_size; ++s) {
+      const uint64_t seq_key =
+          Hash3(Hash3(cfg.train().seed(), kDropoutStream, step), static_cast<uint64_t>(b.first_sample + s), 0);
+      for (int64_t t = b.offsets[s]; t < b.offsets[s + 1]; ++t)
+        layout.token_keys[t] = HashCombine(seq_key, static_cast<uint64_t>(t - b.offsets[s]));
+    }
+  }
+
+  // The step's shared negatives: the same on every rank, a function of (seed, step).
+  std::vector<uint64_t> Negatives() const {
+    const uint32_t n = cfg.model().sequence().num_negatives();
+    std::vector<uint64_t> ids(n);
+    CounterRng rng(cfg.train().seed(), kNegativeStream, step);
+    for (uint32_t i = 0; i < n; ++i) ids[i] = 1 + rng.Below(data->max_item_id);
+    return ids;
+  }
+};
+
+SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicator* comm)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.cfg = cfg;
+  s.comm = comm;
+  const EncoderKind kind = ParseEncoderKind(cfg.model().type());
+  SR_CHECK(cfg.data().source() == config::SEQUENCES)
+      << "model.type " << cfg.model().type() << " trains on user histories: set data.source: SEQUENCES";
+  SR_CHECK(!cfg.model().sequence().in_batch_negatives())
+      << "model.sequence.in_batch_negatives is not supported yet; use sampled negatives (num_negatives)";
+  const config::TrainConfig& tc = cfg.train();
+  SR_CHECK(tc.global_batch_size() % comm->size() == 0)
+      << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
+  const int threads = ConfigureThreads(tc, *comm);
+
+  const std::string path = ResolveDataPath(cfg.data().train_path(), cfg.data().data_root());
+  SR_CHECK(!cfg.data().train_path().empty()) << "data.train_path: the SEQUENCES source needs a history file";
+  Timer t;
+  s.data = std::make_shared<const SequenceDataset>(ReadSequenceDataset(
+      path, cfg.data().sequence().format(), cfg.data().sequence().min_length(), cfg.data().malformed()));
+  LogInfo(Str("data: ", path, ": ", s.data->users.size(), " users, ", s.data->num_items, " items (ids up to ",
+              s.data->max_item_id, "), ", s.data->interactions, " interactions",
+              s.data->has_timestamps ? ", with timestamps" : ", no timestamps", "; ", s.data->users_dropped,
+              " users dropped (< data.sequence.min_length); read in ", t.Seconds(), " s"));
+  SR_CHECK(!s.data->users.empty()) << path << ": no user has data.sequence.min_length interactions";
+  s.max_len = cfg.data().sequence().max_len();
+  s.ks.assign(tc.ranking_ks().begin(), tc.ranking_ks().end());
+  if (s.ks.empty()) s.ks = {10, 50, 200};
+
+  // The item table: one feature (the item id), rows = item ids (row 0 unused).
+  config::EmbeddingConfig emb_cfg = cfg.embedding();
+  if (emb_cfg.tables_size() == 1 && emb_cfg.tables(0).features_size() == 0) emb_cfg.mutable_tables(0)->add_features(0);
+  std::vector<TableSpec> tables = ResolveTables(emb_cfg, 1, {s.data->max_item_id + 1});
+  SR_CHECK(tables.size() == 1) << "embedding.tables: a sequence model has exactly one (item) table, got "
+                               << tables.size();
+  SR_CHECK(tables[0].rows >= s.data->max_item_id + 1)
+      << "embedding.tables[0].rows " << tables[0].rows << " cannot hold item ids up to " << s.data->max_item_id;
+  SR_CHECK(!tables[0].compressed()) << "embedding.tables[0]: full-ranking evaluation needs FULL item storage";
+  s.dim = tables[0].dim;
+  plan::ShardingPlan plan = MakePlan(tables, comm->size(), emb_cfg, {1.0});
+  LogInfo(DescribePlan(plan));
+  // Item ids are the rows: no hashing.
+  s.embedding = std::make_unique<ShardedEmbeddingCollection>(tables, plan, emb_cfg, config::MODULO, tc.seed(), comm);
+  s.encoder = std::make_unique<SequenceEncoder<float>>(kind, cfg.model().sequence(), s.dim, static_cast<int>(s.max_len),
+                                                       tc.seed());
+  s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
+  s.loss = std::make_unique<SampledSoftmaxLoss<float>>(cfg.model().sequence().temperature());
+  s.params = s.encoder->Params();
+  size_t dense = 0;
+  for (const auto& p : s.params) dense += p.size;
+  LogInfo(Str("model: ", cfg.model().type(), ", ", cfg.model().sequence().num_blocks(), " block(s), dim ", s.dim,
+              ", max_len ", s.max_len, ", ", dense, " dense parameters (replicated); item table ", tables[0].rows,
+              " x ", s.dim, "; ", comm->size(), " rank(s) x ", threads, " thread(s)"));
+  s.lookup.sparse.resize(1);
+  s.MakeTrainSource();
+}
+
+SequenceTrainer::~SequenceTrainer() = default;
+
+double SequenceTrainer::Step() {
+  Impl& s = *impl_;
+  s.train_src->Next(&s.sb);
+  const SequenceBatch& b = s.sb;
+  s.FillLayout(b, /*training=*/true);
+  const int64_t tokens = b.num_tokens();
+  // Queries: tokens with a next item.
+  std::vector<int64_t> query_rows;
+  std::vector<uint64_t> pos_ids;
+  for (int64_t t = 0; t < tokens; ++t) {
+    if (b.targets[t] == 0) continue;
+    query_rows.push_back(t);
+    pos_ids.push_back(b.targets[t]);
+  }
+  const std::vector<uint64_t> neg_ids = s.Negatives();
+  // One lookup for the history tokens, the positives and the negatives.
+  std::vector<uint64_t> ids(b.items);
+  ids.insert(ids.end(), pos_ids.begin(), pos_ids.end());
+  ids.insert(ids.end(), neg_ids.begin(), neg_ids.end());
+  SingleIdBag(ids, &s.lookup.sparse[0]);
+  s.lookup.batch_size = static_cast<int64_t>(ids.size());
+  s.embedding->Forward(s.lookup, &s.emb, /*training=*/true);
+  const MatF& e = s.emb[0];
+  const int64_t nq = static_cast<int64_t>(query_rows.size()), nn = static_cast<int64_t>(neg_ids.size());
+  const MatF item_emb = e.topRows(tokens);
+  const MatF& users = s.encoder->Forward(item_emb, s.layout);
+  MatF queries(nq, s.dim), pos, neg;
+  for (int64_t q = 0; q < nq; ++q) queries.row(q) = users.row(query_rows[q]);
+  Vec<float> pos_inv, neg_inv;
+  L2NormalizeRows(MatF(e.middleRows(tokens, nq)), &pos, &pos_inv);
+  L2NormalizeRows(MatF(e.bottomRows(nn)), &neg, &neg_inv);
+  const double global_queries = static_cast<double>(AllReduceScalar<int64_t>(*s.comm, nq, ReduceOp::kSum));
+  const double local_loss = s.loss->Forward(queries, pos, neg, pos_ids, neg_ids, std::max(1.0, global_queries));
+  MatF dq, dpos, dneg;
+  s.loss->Backward(&dq, &dpos, &dneg);
+  MatF d_users = MatF::Zero(tokens, s.dim), d_items;
+  for (int64_t q = 0; q < nq; ++q) d_users.row(query_rows[q]) = dq.row(q);
+  s.encoder->Backward(d_users, &d_items);
+  L2NormalizeRowsBackward(pos, pos_inv, dpos, &dpos);
+  L2NormalizeRowsBackward(neg, neg_inv, dneg, &dneg);
+  s.d_emb.resize(1);
+  MatF& g = s.d_emb[0];
+  g.resize(e.rows(), s.dim);
+  g.topRows(tokens) = d_items;
+  g.middleRows(tokens, nq) = dpos;
+  g.bottomRows(nn) = dneg;
+  const size_t bucket = static_cast<size_t>(s.cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
+  AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch);
+  const double loss = AllReduceScalar<double>(*s.comm, local_loss, ReduceOp::kSum);
+  s.embedding->BackwardAndUpdate(s.d_emb, s.step);
+  s.optimizer->Step(s.params, s.step);
+  ++s.step;
+  return loss;
+}
+
+RetrievalEval SequenceTrainer::Evaluate(SequenceSplit split) {
+  Impl& s = *impl_;
+  SliceSpec spec;
+  spec.rank = s.comm->rank();
+  spec.world = s.comm->size();
+  spec.global_batch = s.cfg.train().global_batch_size();
+  spec.repeat = false;
+  SequenceEvalSource src(s.data, split, s.max_len, spec);
+  const FullRanker ranker(*s.embedding, 0, s.data->max_item_id);
+  std::vector<int64_t> all_ranks, zeroed_ranks;
+  SequenceBatch b;
+  std::vector<MatF> emb;
+  while (src.Next(&b)) {
+    s.FillLayout(b, /*training=*/false);
+    const int64_t tokens = b.num_tokens();
+    std::vector<uint64_t> ids(b.items);
+    ids.insert(ids.end(), b.labels.begin(), b.labels.end());
+    SingleIdBag(ids, &s.lookup.sparse[0]);
+    s.lookup.batch_size = static_cast<int64_t>(ids.size());
+    s.embedding->Forward(s.lookup, &emb, /*training=*/false);
+    RankQueries q;
+    q.users.resize(b.batch_size, s.dim);
+    if (b.batch_size > 0) {
+      const MatF& users = s.encoder->Forward(emb[0].topRows(tokens), s.layout);
+      for (int64_t i = 0; i < b.batch_size; ++i) q.users.row(i) = users.row(b.offsets[i + 1] - 1);  // last token
+      MatF label_emb;
+      Vec<float> inv;
+      L2NormalizeRows(MatF(emb[0].bottomRows(b.batch_size)), &label_emb, &inv);
+      q.label_scores.resize(b.batch_size);
+      for (int64_t i = 0; i < b.batch_size; ++i) q.label_scores[i] = q.users.row(i).dot(label_emb.row(i));
+    }
+    q.labels = b.labels;
+    q.seen_offsets = b.seen_offsets;
+    q.seen = b.seen;
+    const FullRanks r = ranker.Rank(*s.comm, q);
+    all_ranks.insert(all_ranks.end(), r.all_items.begin(), r.all_items.end());
+    zeroed_ranks.insert(zeroed_ranks.end(), r.seen_zeroed.begin(), r.seen_zeroed.end());
+  }
+  return {RankingFromRanks(all_ranks, s.ks), RankingFromRanks(zeroed_ranks, s.ks)};
+}
+
+SequenceTrainResult SequenceTrainer::Run(bool resume) {
+  Impl& s = *impl_;
+  const config::TrainConfig& tc = s.cfg.train();
+  const int rank = s.comm->rank();
+  SequenceTrainResult result;
+  // Best validation score so far (NDCG@10 over all items) and its step, kept beside the best checkpoint.
+  const std::string best_file = JoinPath(s.OutputDir(), "best_validation.txt");
+  double best_score = -1.0;
+  uint64_t best_step = 0;
+  if (resume) {
+    if (auto dir = FindLatestCheckpoint(s.CheckpointRoot())) {
+      s.step = LoadModelCheckpoint(*s.comm, *dir, s.State());
+      LogInfo(Str("resumed from ", *dir, " at step ", s.step));
+      s.MakeTrainSource();
+      std::ifstream in(best_file);
+      if (!(in >> best_step >> best_score)) best_score = -1.0, best_step = 0;
+    } else {
+      LogInfo(Str("--resume: no checkpoint under ", s.CheckpointRoot(), "; starting from step 0"));
+    }
+  }
+  MetricsLog metrics(rank == 0 ? JoinPath(s.OutputDir(), tc.metrics_file()) : "");
+  result.metrics_path = JoinPath(s.OutputDir(), tc.metrics_file());
+  if (rank == 0 && s.step == 0) std::ofstream(JoinPath(s.OutputDir(), "config.yaml")) << config::ToYaml(s.cfg);
+  const size_t k10 = KIndex(s.ks, 10);
+
+  auto validate = [&]() {
+    const RetrievalEval v = Evaluate(SequenceSplit::kValidation);
+    LogInfo(Str("validation at step ", s.step, ":", DescribeEval(v)));
+    auto fields = MetricFields("", v);
+    fields.insert(fields.begin(), {"step", static_cast<double>(s.step)});
+    metrics.Write("validation", fields);
+    const double score = v.all_items.ndcg[k10];
+    if (score > best_score) {
+      best_score = score;
+      best_step = s.step;
+      result.best_validation = v;
+      SaveModelCheckpoint(*s.comm, s.BestRoot(), s.cfg, s.step, s.State(), 1);
+      if (rank == 0) std::ofstream(best_file) << best_step << " " << best_score << "\n";
+      LogInfo(Str("new best validation NDCG@", s.ks[k10], " ", score, " at step ", s.step));
+    }
+  };
+
+  const uint64_t first_step = s.step;
+  const uint64_t last_step =
+      tc.stop_after_steps() > 0 ? std::min<uint64_t>(tc.steps(), first_step + tc.stop_after_steps()) : tc.steps();
+  Timer run_timer, interval_timer;
+  double interval_loss = 0, train_secs = 0;
+  uint64_t interval_steps = 0, interval_tokens = 0, run_tokens = 0;
+  while (s.step < last_step) {
+    Timer step_timer;
+    const double loss = Step();
+    train_secs += step_timer.Seconds();
+    const uint64_t tokens = static_cast<uint64_t>(AllReduceScalar<int64_t>(*s.comm, s.sb.num_tokens(), ReduceOp::kSum));
+    interval_tokens += tokens;
+    run_tokens += tokens;
+    interval_loss += loss;
+    ++interval_steps;
+    if (s.step % tc.log_every() == 0 || s.step == last_step) {
+      const double secs = std::max(interval_timer.Seconds(), 1e-9);
+      const double mean_loss = interval_loss / static_cast<double>(interval_steps);
+      const double sps = interval_steps * static_cast<double>(tc.global_batch_size()) / secs;
+      char line[256];
+      std::snprintf(line, sizeof(line), "step %llu/%llu | loss %.5f | %.0f sequences/s | %.0f tokens/s | lr %.3g",
+                    static_cast<unsigned long long>(s.step), static_cast<unsigned long long>(tc.steps()), mean_loss,
+                    sps, interval_tokens / secs, s.optimizer->LearningRate(s.step - 1));
+      LogInfo(line);
+      metrics.Write("train", {{"step", static_cast<double>(s.step)},
+                              {"loss", mean_loss},
+                              {"sequences_per_sec", sps},
+                              {"tokens_per_sec", interval_tokens / secs},
+                              {"elapsed_s", run_timer.Seconds()}});
+      result.last_loss = mean_loss;
+      interval_loss = 0;
+      interval_steps = interval_tokens = 0;
+      interval_timer.Reset();
+    }
+    if (tc.eval_every() > 0 && s.step % tc.eval_every() == 0 && s.step < tc.steps()) {
+      validate();
+      interval_timer.Reset();  // throughput lines count training time only
+    }
+    if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < last_step) {
+      s.last_checkpoint = SaveModelCheckpoint(*s.comm, s.CheckpointRoot(), s.cfg, s.step, s.State(), tc.keep_last());
+    }
+    result.stop_signal = static_cast<int>(AllReduceScalar<int64_t>(*s.comm, StopRequested(), ReduceOp::kMax));
+    if (result.stop_signal != 0) {
+      LogInfo(Str("signal ", result.stop_signal, " received: stopping after step ", s.step));
+      break;
+    }
+  }
+  result.steps = s.step;
+  result.sequences_per_sec =
+      (s.step - first_step) * static_cast<double>(tc.global_batch_size()) / std::max(train_secs, 1e-9);
+  result.tokens_per_sec = run_tokens / std::max(train_secs, 1e-9);
+  s.last_checkpoint = SaveModelCheckpoint(*s.comm, s.CheckpointRoot(), s.cfg, s.step, s.State(), tc.keep_last());
+  LogInfo(Str("checkpoint written: ", s.last_checkpoint));
+  result.checkpoint_dir = s.last_checkpoint;
+  if (s.step < tc.steps()) {
+    LogInfo(Str("stopped at step ", s.step, " of ", tc.steps(), "; continue with --resume"));
+    result.stopped_early = true;
+    return result;
+  }
+  validate();
+  // Test the best checkpoint by validation NDCG@10.
+  if (auto best = FindLatestCheckpoint(s.BestRoot()); best && best_step != s.step) {
+    LoadModelCheckpoint(*s.comm, *best, s.State());
+    LogInfo(Str("testing the best checkpoint by validation (step ", best_step, "): ", *best));
+  }
+  if (result.best_validation.all_items.users == 0) result.best_validation = Evaluate(SequenceSplit::kValidation);
+  result.best_step = best_step;
+  result.test = Evaluate(SequenceSplit::kTest);
+  LogInfo(Str("test (checkpoint of step ", best_step, "):", DescribeEval(result.test)));
+  auto fields = MetricFields("test_", result.test);
+  auto vfields = MetricFields("valid_", result.best_validation);
+  fields.insert(fields.end(), vfields.begin(), vfields.end());
+  fields.insert(fields.begin(), {{"step", static_cast<double>(s.step)},
+                                 {"best_step", static_cast<double>(best_step)},
+                                 {"sequences_per_sec", result.sequences_per_sec},
+                                 {"tokens_per_sec", result.tokens_per_sec}});
+  metrics.Write("final", fields);
+  return result;
+}
+
+std::vector<float> SequenceTrainer::GatherAllParameters() {
+  Impl& s = *impl_;
+  std::vector<float> out;
+  for (const ParamRef<float>& p : s.params) out.insert(out.end(), p.value, p.value + p.size);
+  const MatF table = s.embedding->GatherTable(0);
+  out.insert(out.end(), table.data(), table.data() + table.size());
+  return out;
+}
+
+}  // namespace shardrec
