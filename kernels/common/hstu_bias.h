@@ -5,7 +5,12 @@
 // (h = L - num_targets history tokens), with N the padded maximum length:
 //   pos(i)         = min(i, h)                       candidates share position h
 //   bias_pos(i, j) = w_p[N - 1 + pos(j) - pos(i)]    w_p has 2N - 1 entries
-//   tq(i)          = t[min(i + 1, L - 1)]             the next token's time
+//   tq(i)          = t[min(i + 1, h - 1)] for history, t[i] for a candidate
+//                    (the next history token's time; with no candidates this
+//                    is the paper's t[min(i + 1, L - 1)]. Candidates use their
+//                    own time so that history never depends on candidates nor
+//                    a candidate on another: KV-cached scoring equals a full
+//                    forward, and scoring candidates together equals one by one)
 //   bucket(i, j)   = clamp(floor(ln(max(|tq(i) - t[j]|, 1)) / 0.301), 0, 128)
 //   visible(i, j)  = j <= i among history; a candidate sees all history and itself.
 #pragma once
@@ -78,7 +83,10 @@ SR_HOST_DEVICE inline bool HstuVisible(int i, int j, int history) {
 }
 
 // Index of the timestamp the query of token i compares against.
-SR_HOST_DEVICE inline int HstuQueryTimeIndex(int i, int length) { return i + 1 < length ? i + 1 : length - 1; }
+SR_HOST_DEVICE inline int HstuQueryTimeIndex(int i, int history) {
+  if (i >= history) return i;
+  return i + 1 < history ? i + 1 : history - 1;
+}
 
 // Logistic function that never overflows exp.
 template <typename T>

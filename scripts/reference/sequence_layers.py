@@ -93,15 +93,24 @@ def time_bucket(dt):
     return min(max(b, 0), NUM_TIME_BUCKETS - 1)
 
 
-def hstu_time_buckets_for_sequence(ts):
-    """ts: python list of int timestamps of one sequence -> L x L int buckets.
+def query_time_index(i, h):
+    """Which timestamp token i's query compares against (h = history length).
 
-    Query timestamp is the NEXT token's time: tq(i) = t[min(i+1, L-1)].
+    History token: the NEXT history token's time, t[min(i+1, h-1)] (the last
+    history token reuses its own). Candidate: its own time, t[i] -- so history
+    never depends on the candidates and candidates never on each other, which
+    is what makes KV-cached scoring equal the full forward. With no candidates
+    (h = L) this is the paper's t[min(i+1, L-1)].
     """
+    return min(i + 1, h - 1) if i < h else i
+
+
+def hstu_time_buckets_for_sequence(ts, h):
+    """ts: python list of int timestamps of one sequence -> L x L int buckets."""
     L = len(ts)
     out = [[0] * L for _ in range(L)]
     for i in range(L):
-        tq = ts[min(i + 1, L - 1)]
+        tq = ts[query_time_index(i, h)]
         for j in range(L):
             out[i][j] = time_bucket(tq - ts[j])
     return out
@@ -133,7 +142,7 @@ def hstu_forward_jagged(x, w_uvqk, w_o, b_o, w_p, w_t,
         nt = num_targets[b]
         h = L - nt  # number of history tokens
         ts = timestamps[start:end]
-        buckets = hstu_time_buckets_for_sequence(ts)
+        buckets = hstu_time_buckets_for_sequence(ts, h)
 
         def pos(i):
             return min(i, h)
@@ -211,8 +220,11 @@ def hstu_forward_padded(x, w_uvqk, w_o, b_o, w_p, w_t,
     for b in range(B):
         seq = timestamps[offsets[b]:offsets[b + 1]]
         ts_pad[b, :len(seq)] = seq
-    qidx = np.minimum(np.arange(N)[None, :] + 1, lengths.numpy()[:, None] - 1)
-    qidx = np.maximum(qidx, 0)
+    ar = np.arange(N)[None, :]
+    h_np = hist.numpy()[:, None]
+    # query_time_index, vectorised: history -> next history token, candidate -> itself.
+    qidx = np.where(ar < h_np, np.minimum(ar + 1, h_np - 1), ar)
+    qidx = np.clip(qidx, 0, N - 1)
     tq = np.take_along_axis(ts_pad, qidx, axis=1)  # [B, N]
     dt = np.abs(tq[:, :, None] - ts_pad[:, None, :])  # [B, N, N] int64
     dt = np.maximum(dt, 1).astype(np.float64)
@@ -338,7 +350,7 @@ def check_bucket_margins(offsets, timestamps, num_targets, min_margin=1e-6):
         L = len(ts)
         h = L - num_targets[b]
         for i in range(L):
-            tq = ts[min(i + 1, L - 1)]
+            tq = ts[query_time_index(i, h)]
             for j in range(L):
                 dt = abs(tq - ts[j])
                 if (j <= i) if i < h else (j < h or j == i):

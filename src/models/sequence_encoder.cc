@@ -62,21 +62,27 @@ SequenceEncoder<T>::SequenceEncoder(EncoderKind kind, const config::SequenceMode
 }
 
 template <typename T>
-const Mat<T>& SequenceEncoder<T>::Forward(const Mat<T>& item_emb, const SequenceLayout& layout) {
+void SequenceEncoder<T>::EmbedInput(const Mat<T>& item_emb, const SequenceLayout& layout, Mat<T>* x) const {
   SR_CHECK(item_emb.cols() == dim_ && item_emb.rows() == layout.tokens())
       << "sequence encoder: item embeddings are " << item_emb.rows() << "x" << item_emb.cols() << ", expected "
       << layout.tokens() << "x" << dim_;
+  *x = item_emb * emb_scale_;
+  for (int64_t b = 0; b < layout.batch(); ++b) {
+    const int len = layout.length(b), hist = len - layout.targets(b);
+    SR_CHECK(len <= max_len_) << "sequence encoder: a sequence of " << len << " tokens exceeds max_len " << max_len_;
+    x->middleRows(layout.offsets[b], hist) += pos_emb_.topRows(hist);
+    // Candidates share the position after the history, as in the attention bias.
+    for (int i = hist; i < len; ++i) x->row(layout.offsets[b] + i) += pos_emb_.row(hist);
+  }
+}
+
+template <typename T>
+const Mat<T>& SequenceEncoder<T>::Forward(const Mat<T>& item_emb, const SequenceLayout& layout) {
   layout_ = &layout;
   const size_t blocks = hstu_.size() + sasrec_.size();
   acts_.resize(blocks + 1);
-  Mat<T>& x = acts_[0];
-  x = item_emb * emb_scale_;
-  for (int64_t b = 0; b < layout.batch(); ++b) {
-    const int len = layout.length(b);
-    SR_CHECK(len <= max_len_) << "sequence encoder: a sequence of " << len << " tokens exceeds max_len " << max_len_;
-    x.middleRows(layout.offsets[b], len) += pos_emb_.topRows(len);
-  }
-  input_dropout_.Forward(layout.token_keys, &x);
+  EmbedInput(item_emb, layout, &acts_[0]);
+  input_dropout_.Forward(layout.token_keys, &acts_[0]);
   for (size_t i = 0; i < blocks; ++i) {
     if (!hstu_.empty()) {
       hstu_[i]->Forward(acts_[i], layout, &acts_[i + 1]);
@@ -91,6 +97,51 @@ const Mat<T>& SequenceEncoder<T>::Forward(const Mat<T>& item_emb, const Sequence
   }
   L2NormalizeRows(*last, &out_, &inv_norm_);
   return out_;
+}
+
+template <typename T>
+const Mat<T>& SequenceEncoder<T>::EncodeHistory(const Mat<T>& item_emb, const SequenceLayout& history,
+                                                SequenceKvCache<T>* cache) {
+  SR_CHECK(kind_ == EncoderKind::kHstu) << "sequence encoder: the KV cache is implemented for HSTU";
+  SR_CHECK(history.num_targets.empty()) << "sequence encoder: cached histories have no candidates";
+  cache->history = history;
+  cache->history.token_keys.clear();
+  cache->layers.resize(hstu_.size());
+  Mat<T> x, y;
+  EmbedInput(item_emb, history, &x);
+  for (size_t i = 0; i < hstu_.size(); ++i) {
+    hstu_[i]->ForwardAndCache(x, cache->history, &y, &cache->layers[i]);
+    x.swap(y);
+  }
+  L2NormalizeRows(x, &out_, &inv_norm_);
+  return out_;
+}
+
+template <typename T>
+Mat<T> SequenceEncoder<T>::EncodeCandidates(const Mat<T>& cand_emb, const SequenceLayout& candidates,
+                                            const SequenceKvCache<T>& cache) const {
+  SR_CHECK(cache.layers.size() == hstu_.size() && kind_ == EncoderKind::kHstu)
+      << "sequence encoder: EncodeCandidates needs a cache from EncodeHistory";
+  SR_CHECK(candidates.batch() == cache.history.batch())
+      << "sequence encoder: " << candidates.batch() << " candidate groups for " << cache.history.batch()
+      << " cached histories";
+  SR_CHECK(cand_emb.rows() == candidates.tokens() && cand_emb.cols() == dim_)
+      << "sequence encoder: candidate embeddings are " << cand_emb.rows() << "x" << cand_emb.cols();
+  // Input: candidates sit at the position right after their history.
+  Mat<T> x = cand_emb * emb_scale_, y;
+  for (int64_t b = 0; b < candidates.batch(); ++b) {
+    const int hist = cache.history.length(b);
+    SR_CHECK(hist < max_len_) << "sequence encoder: history " << b << " has " << hist
+                              << " tokens; candidates need it below max_len " << max_len_;
+    for (int64_t t = candidates.offsets[b]; t < candidates.offsets[b + 1]; ++t) x.row(t) += pos_emb_.row(hist);
+  }
+  for (size_t i = 0; i < hstu_.size(); ++i) {
+    hstu_[i]->ForwardCandidates(x, cache.history, cache.layers[i], candidates, &y);
+    x.swap(y);
+  }
+  Vec<T> inv;
+  L2NormalizeRows(x, &y, &inv);
+  return y;
 }
 
 template <typename T>

@@ -22,8 +22,8 @@ const kernels::HstuBucketTable& BucketTable() {
 template <typename T>
 class SequenceBias {
  public:
-  SequenceBias(const HstuAttentionParams<T>& p, const int64_t* times, int length, int history)
-      : p_(p), times_(times), length_(length), history_(history) {}
+  SequenceBias(const HstuAttentionParams<T>& p, const int64_t* times, int history)
+      : p_(p), times_(times), history_(history) {}
 
   T operator()(int i, int j) const {
     T b = 0;
@@ -39,12 +39,12 @@ class SequenceBias {
  private:
   int Bucket(int i, int j) const {
     if (times_ == nullptr) return 0;  // no times: every pair is 0 seconds apart
-    return kernels::HstuTimeBucket(BucketTable(), times_[kernels::HstuQueryTimeIndex(i, length_)] - times_[j]);
+    return kernels::HstuTimeBucket(BucketTable(), times_[kernels::HstuQueryTimeIndex(i, history_)] - times_[j]);
   }
 
   const HstuAttentionParams<T>& p_;
   const int64_t* times_;
-  int length_, history_;
+  int history_;
 };
 
 struct WorkItem {
@@ -83,6 +83,34 @@ std::vector<WorkItem> MakeWork(const SequenceLayout& layout, int heads) {
   return work;
 }
 
+// Outputs of query rows i0 .. i0+n-1 of one sequence and head (rows at or past
+// `hist` are candidates, and a tile never mixes the two): attention over the
+// visible rows of (k, v) — for history rows keys 0..i, for candidates the whole
+// history — plus, for candidates, each row's own key and value (k_self, v_self).
+template <typename T, typename Q, typename K, typename V, typename KS, typename VS, typename O>
+void ForwardTile(int i0, int n, int hist, const Q& q, const K& k, const V& v, const KS& k_self, const VS& v_self,
+                 const SequenceBias<T>& bias, T inv_n, Mat<T>* a, O&& o) {
+  const int keys = static_cast<int>(k.rows());
+  if (keys == 0) {
+    o.setZero();
+  } else {
+    a->resize(n, keys);
+    a->noalias() = q * k.transpose();
+    for (int r = 0; r < n; ++r) {
+      const int i = i0 + r;
+      for (int j = 0; j < keys; ++j)
+        (*a)(r, j) = kernels::HstuVisible(i, j, hist) ? kernels::Silu((*a)(r, j) + bias(i, j)) * inv_n : T(0);
+    }
+    o.noalias() = *a * v;
+  }
+  if (i0 >= hist) {
+    for (int r = 0; r < n; ++r) {
+      const T s = q.row(r).dot(k_self.row(r)) + bias(i0 + r, i0 + r);
+      o.row(r) += (kernels::Silu(s) * inv_n) * v_self.row(r);
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -102,35 +130,72 @@ void HstuAttentionForward(const SequenceLayout& layout, const Mat<T>& qkv, int q
       const int len = layout.length(work[w].seq);
       const int hist = len - layout.targets(work[w].seq);
       const int h = work[w].head;
-      const SequenceBias<T> bias(p, times ? times + off : nullptr, len, hist);
+      const SequenceBias<T> bias(p, times ? times + off : nullptr, hist);
       auto q = qkv.block(off, q_col + h * p.dqk, len, p.dqk);
       auto k = qkv.block(off, k_col + h * p.dqk, len, p.dqk);
       auto v = qkv.block(off, v_col + h * p.dv, len, p.dv);
       auto o = out->block(off, h * p.dv, len, p.dv);
-      // History rows see keys 0..i; candidate rows see the history (then themselves, below).
+      // History rows see keys 0..i; candidate rows see the history, then themselves.
       for (int i0 = 0; i0 < len; i0 += kTile) {
         const bool candidates = i0 >= hist;
         const int i1 = candidates ? std::min(i0 + kTile, len) : std::min(i0 + kTile, hist);
         const int n = i1 - i0, keys = candidates ? hist : i1;
-        if (keys == 0) {
-          o.middleRows(i0, n).setZero();
-        } else {
-          a.resize(n, keys);
-          a.noalias() = q.middleRows(i0, n) * k.topRows(keys).transpose();
-          for (int r = 0; r < n; ++r) {
-            const int i = i0 + r;
-            for (int j = 0; j < keys; ++j)
-              a(r, j) = kernels::HstuVisible(i, j, hist) ? kernels::Silu(a(r, j) + bias(i, j)) * inv_n : T(0);
-          }
-          o.middleRows(i0, n).noalias() = a * v.topRows(keys);
-        }
-        if (candidates) {
-          for (int i = i0; i < i1; ++i) {
-            const T s = q.row(i).dot(k.row(i)) + bias(i, i);
-            o.row(i) += (kernels::Silu(s) * inv_n) * v.row(i);
-          }
-        }
+        ForwardTile(i0, n, hist, q.middleRows(i0, n), k.topRows(keys), v.topRows(keys), k.middleRows(i0, n),
+                    v.middleRows(i0, n), bias, inv_n, &a, o.middleRows(i0, n));
         if (!candidates && i1 == hist && i1 < len) i0 = hist - kTile;  // next tile starts at the first candidate
+      }
+    }
+  }
+}
+
+template <typename T>
+void HstuAttentionCandidates(const SequenceLayout& history, const Mat<T>& cached_k, const Mat<T>& cached_v,
+                             const SequenceLayout& cand, const Mat<T>& cand_qkv, int q_col, int k_col, int v_col,
+                             const HstuAttentionParams<T>& p, Mat<T>* out) {
+  SR_CHECK(history.batch() == cand.batch()) << "HSTU cached attention: " << cand.batch() << " candidate groups for "
+                                            << history.batch() << " cached histories";
+  SR_CHECK(cached_k.rows() == history.tokens() && cached_v.rows() == history.tokens() &&
+           cached_k.cols() == p.heads * p.dqk && cached_v.cols() == p.heads * p.dv)
+      << "HSTU cached attention: the cache holds " << cached_k.rows() << " keys for " << history.tokens()
+      << " history tokens";
+  SR_CHECK(cand_qkv.rows() == cand.tokens())
+      << "HSTU cached attention: " << cand_qkv.rows() << " candidate rows, the layout has " << cand.tokens();
+  const bool timed = !history.timestamps.empty() && !cand.timestamps.empty();
+  SR_CHECK(history.timestamps.empty() == cand.timestamps.empty())
+      << "HSTU cached attention: histories and candidates must both have timestamps or both not";
+  for (int64_t b = 0; b < history.batch(); ++b) {
+    SR_CHECK(history.length(b) < p.max_len) << "HSTU cached attention: history " << b << " has " << history.length(b)
+                                            << " tokens; candidates need it below max_len " << p.max_len;
+  }
+  out->resize(cand.tokens(), p.heads * p.dv);
+  const T inv_n = T(1) / static_cast<T>(p.max_len);
+  const int64_t items = history.batch() * p.heads;
+#pragma omp parallel
+  {
+    Mat<T> a;
+    std::vector<int64_t> times;  // the history's times, then the candidates'
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t w = 0; w < items; ++w) {
+      const int64_t b = w / p.heads;
+      const int h = static_cast<int>(w % p.heads);
+      const int hist = history.length(b), nc = cand.length(b);
+      if (nc == 0) continue;
+      const int64_t hoff = history.offsets[b], coff = cand.offsets[b];
+      if (timed) {
+        times.assign(history.timestamps.begin() + hoff, history.timestamps.begin() + hoff + hist);
+        times.insert(times.end(), cand.timestamps.begin() + coff, cand.timestamps.begin() + coff + nc);
+      }
+      const SequenceBias<T> bias(p, timed ? times.data() : nullptr, hist);
+      auto k = cached_k.block(hoff, h * p.dqk, hist, p.dqk);
+      auto v = cached_v.block(hoff, h * p.dv, hist, p.dv);
+      auto q = cand_qkv.block(coff, q_col + h * p.dqk, nc, p.dqk);
+      auto k_self = cand_qkv.block(coff, k_col + h * p.dqk, nc, p.dqk);
+      auto v_self = cand_qkv.block(coff, v_col + h * p.dv, nc, p.dv);
+      auto o = out->block(coff, h * p.dv, nc, p.dv);
+      for (int c0 = 0; c0 < nc; c0 += kTile) {
+        const int n = std::min(kTile, nc - c0);
+        ForwardTile(hist + c0, n, hist, q.middleRows(c0, n), k, v, k_self.middleRows(c0, n), v_self.middleRows(c0, n),
+                    bias, inv_n, &a, o.middleRows(c0, n));
       }
     }
   }
@@ -169,7 +234,7 @@ void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int 
       const int len = layout.length(work[w].seq);
       const int hist = len - layout.targets(work[w].seq);
       const int h = work[w].head;
-      const SequenceBias<T> bias(p, times ? times + off : nullptr, len, hist);
+      const SequenceBias<T> bias(p, times ? times + off : nullptr, hist);
       auto q = qkv.block(off, q_col + h * p.dqk, len, p.dqk);
       auto k = qkv.block(off, k_col + h * p.dqk, len, p.dqk);
       auto v = qkv.block(off, v_col + h * p.dv, len, p.dv);
@@ -231,6 +296,12 @@ template void HstuAttentionForward<float>(const SequenceLayout&, const Mat<float
                                           const HstuAttentionParams<float>&, Mat<float>*);
 template void HstuAttentionForward<double>(const SequenceLayout&, const Mat<double>&, int, int, int,
                                            const HstuAttentionParams<double>&, Mat<double>*);
+template void HstuAttentionCandidates<float>(const SequenceLayout&, const Mat<float>&, const Mat<float>&,
+                                             const SequenceLayout&, const Mat<float>&, int, int, int,
+                                             const HstuAttentionParams<float>&, Mat<float>*);
+template void HstuAttentionCandidates<double>(const SequenceLayout&, const Mat<double>&, const Mat<double>&,
+                                              const SequenceLayout&, const Mat<double>&, int, int, int,
+                                              const HstuAttentionParams<double>&, Mat<double>*);
 template void HstuAttentionBackward<float>(const SequenceLayout&, const Mat<float>&, int, int, int,
                                            const HstuAttentionParams<float>&, const Mat<float>&, Mat<float>*, float*,
                                            float*);

@@ -60,47 +60,80 @@ HstuAttentionParams<T> HstuLayer<T>::AttentionParams() const {
 }
 
 template <typename T>
-void HstuLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y) {
+void HstuLayer<T>::ProjectIn(const Mat<T>& x, Activations* a) const {
   SR_CHECK(x.cols() == shape_.dim) << name_ << ": input has " << x.cols() << " columns, expected " << shape_.dim;
-  layout_ = &layout;
-  LayerNormForward(x, T(kEps), &x_hat_, &x_rstd_);
-  pre_.resize(x.rows(), w_uvqk_.cols());
-  pre_.noalias() = x_hat_ * w_uvqk_;
-  uvqk_ = pre_.unaryExpr([](T s) { return kernels::Silu(s); });
-  HstuAttentionForward(layout, uvqk_, QCol(), KCol(), VCol(), AttentionParams(), &attn_);
-  LayerNormForward(attn_, T(kEps), &attn_hat_, &attn_rstd_);
-  gated_ = uvqk_.leftCols(shape_.heads * shape_.dv).cwiseProduct(attn_hat_);
-  dropout_.Forward(layout.token_keys, &gated_);
+  LayerNormForward(x, T(kEps), &a->x_hat, &a->x_rstd);
+  a->pre.resize(x.rows(), w_uvqk_.cols());
+  a->pre.noalias() = a->x_hat * w_uvqk_;
+  a->uvqk = a->pre.unaryExpr([](T s) { return kernels::Silu(s); });
+}
+
+template <typename T>
+void HstuLayer<T>::ProjectOut(const Mat<T>& x, Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys,
+                              Mat<T>* y) const {
+  LayerNormForward(a->attn, T(kEps), &a->attn_hat, &a->attn_rstd);
+  a->gated = a->uvqk.leftCols(shape_.heads * shape_.dv).cwiseProduct(a->attn_hat);
+  if (dropout != nullptr) dropout->Forward(keys, &a->gated);
   *y = x;
-  y->noalias() += gated_ * w_o_;
+  y->noalias() += a->gated * w_o_;
   y->rowwise() += b_o_;
+}
+
+template <typename T>
+void HstuLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y) {
+  layout_ = &layout;
+  ProjectIn(x, &act_);
+  HstuAttentionForward(layout, act_.uvqk, QCol(), KCol(), VCol(), AttentionParams(), &act_.attn);
+  ProjectOut(x, &act_, &dropout_, layout.token_keys, y);
+}
+
+template <typename T>
+void HstuLayer<T>::ForwardAndCache(const Mat<T>& x, const SequenceLayout& history, Mat<T>* y,
+                                   HstuLayerCache<T>* cache) {
+  SR_CHECK(history.num_targets.empty()) << name_ << ": cached histories have no candidates";
+  Activations a;
+  ProjectIn(x, &a);
+  HstuAttentionForward(history, a.uvqk, QCol(), KCol(), VCol(), AttentionParams(), &a.attn);
+  ProjectOut(x, &a, nullptr, {}, y);
+  cache->k = a.uvqk.middleCols(KCol(), shape_.heads * shape_.dqk);
+  cache->v = a.uvqk.middleCols(VCol(), shape_.heads * shape_.dv);
+}
+
+template <typename T>
+void HstuLayer<T>::ForwardCandidates(const Mat<T>& x, const SequenceLayout& history, const HstuLayerCache<T>& cache,
+                                     const SequenceLayout& candidates, Mat<T>* y) const {
+  Activations a;
+  ProjectIn(x, &a);
+  HstuAttentionCandidates(history, cache.k, cache.v, candidates, a.uvqk, QCol(), KCol(), VCol(), AttentionParams(),
+                          &a.attn);
+  ProjectOut(x, &a, nullptr, {}, y);
 }
 
 template <typename T>
 void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   SR_CHECK(layout_ != nullptr) << name_ << ": Backward before Forward";
-  SR_CHECK(dy.rows() == x_hat_.rows() && dy.cols() == shape_.dim)
+  SR_CHECK(dy.rows() == act_.x_hat.rows() && dy.cols() == shape_.dim)
       << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols();
   SR_CHECK(dx != &dy) << name_ << ": dx may not alias dy";
   const int uv = shape_.heads * shape_.dv;
-  g_o_.noalias() = gated_.transpose() * dy;
+  g_o_.noalias() = act_.gated.transpose() * dy;
   g_b_o_.noalias() = dy.colwise().sum();
   Mat<T> d_gated = dy * w_o_.transpose();
   dropout_.Backward(&d_gated);
   Mat<T> d_pre(dy.rows(), w_uvqk_.cols());
-  d_pre.leftCols(uv) = d_gated.cwiseProduct(attn_hat_);       // dU
-  Mat<T> d_attn = d_gated.cwiseProduct(uvqk_.leftCols(uv));   // d LayerNorm(O)
-  LayerNormBackward(attn_hat_, attn_rstd_, d_attn, &d_attn);  // dO
+  d_pre.leftCols(uv) = d_gated.cwiseProduct(act_.attn_hat);           // dU
+  Mat<T> d_attn = d_gated.cwiseProduct(act_.uvqk.leftCols(uv));       // d LayerNorm(O)
+  LayerNormBackward(act_.attn_hat, act_.attn_rstd, d_attn, &d_attn);  // dO
   g_pos_.setZero();
   g_time_.setZero();
-  HstuAttentionBackward(*layout_, uvqk_, QCol(), KCol(), VCol(), AttentionParams(), d_attn, &d_pre,
+  HstuAttentionBackward(*layout_, act_.uvqk, QCol(), KCol(), VCol(), AttentionParams(), d_attn, &d_pre,
                         shape_.relative_bias ? g_pos_.data() : nullptr,
                         shape_.relative_bias ? g_time_.data() : nullptr);
   // Through the SiLU: d pre = d uvqk * SiLU'(pre).
-  d_pre.array() *= pre_.unaryExpr([](T s) { return kernels::SiluGrad(s); }).array();
-  g_uvqk_.noalias() = x_hat_.transpose() * d_pre;
+  d_pre.array() *= act_.pre.unaryExpr([](T s) { return kernels::SiluGrad(s); }).array();
+  g_uvqk_.noalias() = act_.x_hat.transpose() * d_pre;
   Mat<T> d_x_hat = d_pre * w_uvqk_.transpose();
-  LayerNormBackward(x_hat_, x_rstd_, d_x_hat, &d_x_hat);
+  LayerNormBackward(act_.x_hat, act_.x_rstd, d_x_hat, &d_x_hat);
   *dx = dy + d_x_hat;
 }
 

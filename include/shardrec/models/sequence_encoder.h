@@ -29,6 +29,13 @@ enum class EncoderKind { kHstu, kSasRec };
 // "hstu" / "sasrec"; throws naming model.type otherwise.
 EncoderKind ParseEncoderKind(const std::string& type);
 
+// Every HSTU layer's K/V of a batch of histories, for scoring candidates later.
+template <typename T>
+struct SequenceKvCache {
+  SequenceLayout history;
+  std::vector<HstuLayerCache<T>> layers;
+};
+
 template <typename T>
 class SequenceEncoder {
  public:
@@ -44,6 +51,16 @@ class SequenceEncoder {
   // d_out: tokens x dim. Overwrites the parameter gradients and *d_item_emb.
   void Backward(const Mat<T>& d_out, Mat<T>* d_item_emb);
 
+  // Inference with a KV cache (HSTU only). EncodeHistory is Forward on
+  // histories (no candidates, no dropout) that keeps every layer's K/V;
+  // EncodeCandidates then encodes candidate tokens — jagged by candidates.offsets,
+  // one group per cached history, with times in candidates.timestamps — each
+  // seeing its history and itself: the result equals the candidate rows of
+  // Forward over [history + candidates] with num_targets = the group sizes.
+  const Mat<T>& EncodeHistory(const Mat<T>& item_emb, const SequenceLayout& history, SequenceKvCache<T>* cache);
+  Mat<T> EncodeCandidates(const Mat<T>& cand_emb, const SequenceLayout& candidates,
+                          const SequenceKvCache<T>& cache) const;
+
   std::vector<ParamRef<T>> Params();
   EncoderKind kind() const { return kind_; }
   int dim() const { return dim_; }
@@ -58,6 +75,9 @@ class SequenceEncoder {
   std::vector<std::unique_ptr<HstuLayer<T>>> hstu_;
   std::vector<std::unique_ptr<SasRecLayer<T>>> sasrec_;
   std::optional<AffineLayerNorm<T>> final_norm_;  // SASRec only
+  // emb * sqrt(D) + position embedding (candidates at their history's length).
+  void EmbedInput(const Mat<T>& item_emb, const SequenceLayout& layout, Mat<T>* x) const;
+
   const SequenceLayout* layout_ = nullptr;
   std::vector<Mat<T>> acts_;  // input of every block, then the last block's output
   Mat<T> normed_, out_;

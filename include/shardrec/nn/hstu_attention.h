@@ -32,6 +32,19 @@ template <typename T>
 void HstuAttentionForward(const SequenceLayout& layout, const Mat<T>& qkv, int q_col, int k_col, int v_col,
                           const HstuAttentionParams<T>& p, Mat<T>* out);
 
+// Inference with a KV cache: candidates appended to cached histories. Sequence
+// b's candidates are rows cand.offsets[b].. of cand_qkv (timestamps in
+// cand.timestamps); its history's keys and values are rows history.offsets[b]..
+// of cached_k / cached_v (tokens x heads*d, head-major). Each candidate sees its
+// history and itself, with the bias it has as a target appended to that history,
+// so out equals the candidate rows of HstuAttentionForward over [history +
+// candidates] with num_targets = the candidate count — without recomputing the
+// history. Histories must be shorter than max_len; candidates are unlimited.
+template <typename T>
+void HstuAttentionCandidates(const SequenceLayout& history, const Mat<T>& cached_k, const Mat<T>& cached_v,
+                             const SequenceLayout& cand, const Mat<T>& cand_qkv, int q_col, int k_col, int v_col,
+                             const HstuAttentionParams<T>& p, Mat<T>* out);
+
 // Writes dQ, dK, dV into the same columns of *dqkv (which must already be
 // tokens x qkv.cols(); other columns are left alone) and adds the bias
 // gradients into d_pos_bias / d_time_bias (skipped when null).

@@ -28,6 +28,13 @@ struct HstuLayerShape {
   double dropout = 0.0;
 };
 
+// A layer's KV cache: K and V (after SiLU) of every cached history token,
+// tokens x (heads * d), in the histories' jagged order.
+template <typename T>
+struct HstuLayerCache {
+  Mat<T> k, v;
+};
+
 template <typename T>
 class HstuLayer {
  public:
@@ -40,6 +47,15 @@ class HstuLayer {
   // Overwrites the parameter gradients; dx may not alias dy.
   void Backward(const Mat<T>& dy, Mat<T>* dx);
 
+  // Inference (no dropout, no Backward after these). ForwardAndCache is Forward
+  // on histories that also keeps every token's K and V; ForwardCandidates then
+  // computes only the candidates' rows, each seeing its sequence's cached history
+  // and itself — equal to the candidate rows of Forward over [history +
+  // candidates] with num_targets = the candidate count.
+  void ForwardAndCache(const Mat<T>& x, const SequenceLayout& history, Mat<T>* y, HstuLayerCache<T>* cache);
+  void ForwardCandidates(const Mat<T>& x, const SequenceLayout& history, const HstuLayerCache<T>& cache,
+                         const SequenceLayout& candidates, Mat<T>* y) const;
+
   std::vector<ParamRef<T>> Params();
   const HstuLayerShape& shape() const { return shape_; }
   Mat<T>& w_uvqk() { return w_uvqk_; }
@@ -49,7 +65,17 @@ class HstuLayer {
   Vec<T>& time_bias() { return time_bias_; }
 
  private:
+  // What Forward keeps for Backward; inference fills a local one.
+  struct Activations {
+    Mat<T> x_hat, pre, uvqk, attn, attn_hat, gated;
+    Vec<T> x_rstd, attn_rstd;
+  };
   HstuAttentionParams<T> AttentionParams() const;
+  // x -> x_hat, pre = x_hat W_uvqk, uvqk = SiLU(pre).
+  void ProjectIn(const Mat<T>& x, Activations* a) const;
+  // a->attn -> attn_hat, gated (dropped out when `dropout` is given), y = x + gated W_o + b_o.
+  void ProjectOut(const Mat<T>& x, Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys,
+                  Mat<T>* y) const;
   int UCol() const { return 0; }
   int VCol() const { return shape_.heads * shape_.dv; }
   int QCol() const { return 2 * shape_.heads * shape_.dv; }
@@ -67,8 +93,7 @@ class HstuLayer {
 
   // Saved by Forward for Backward.
   const SequenceLayout* layout_ = nullptr;
-  Mat<T> x_hat_, pre_, uvqk_, attn_, attn_hat_, gated_;
-  Vec<T> x_rstd_, attn_rstd_;
+  Activations act_;
 };
 
 extern template class HstuLayer<float>;

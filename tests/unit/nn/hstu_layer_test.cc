@@ -45,12 +45,15 @@ TEST(HstuBias, PositionIndexAndMask) {
   EXPECT_TRUE(kernels::HstuVisible(2, 2, 3));
   EXPECT_TRUE(kernels::HstuVisible(2, 0, 3));
   EXPECT_FALSE(kernels::HstuVisible(1, 2, 3));
-  EXPECT_TRUE(kernels::HstuVisible(4, 2, 3));   // candidate sees history
-  EXPECT_TRUE(kernels::HstuVisible(4, 4, 3));   // and itself
-  EXPECT_FALSE(kernels::HstuVisible(4, 3, 3));  // never another candidate
-  EXPECT_FALSE(kernels::HstuVisible(2, 3, 3));  // history never sees candidates
-  EXPECT_EQ(kernels::HstuQueryTimeIndex(1, 5), 2);
-  EXPECT_EQ(kernels::HstuQueryTimeIndex(4, 5), 4);
+  EXPECT_TRUE(kernels::HstuVisible(4, 2, 3));       // candidate sees history
+  EXPECT_TRUE(kernels::HstuVisible(4, 4, 3));       // and itself
+  EXPECT_FALSE(kernels::HstuVisible(4, 3, 3));      // never another candidate
+  EXPECT_FALSE(kernels::HstuVisible(2, 3, 3));      // history never sees candidates
+  EXPECT_EQ(kernels::HstuQueryTimeIndex(1, 5), 2);  // history: the next token
+  EXPECT_EQ(kernels::HstuQueryTimeIndex(4, 5), 4);  // the last reuses its own
+  EXPECT_EQ(kernels::HstuQueryTimeIndex(2, 3), 2);  // last history token before candidates
+  EXPECT_EQ(kernels::HstuQueryTimeIndex(3, 3), 3);  // candidates: their own
+  EXPECT_EQ(kernels::HstuQueryTimeIndex(4, 3), 4);
 }
 
 template <typename T>
@@ -175,6 +178,51 @@ TEST(HstuLayer, GradientsMatchFiniteDifferences) {
   for (const ParamRef<double>& p : layer.Params()) {
     const size_t n = std::min<size_t>(p.size, 60);
     testing::ExpectGradMatches(p.name, p.value, p.grad, n, loss, 1e-6);
+  }
+}
+
+// KV cache: history K/V kept, candidates computed alone, equal to a full forward
+// over [history + candidates] with the target-aware mask.
+TEST(HstuLayer, CachedCandidatesEqualFullForward) {
+  const testing::GoldenFile g(testing::SourceDir() + "/tests/golden/hstu_layer_targets.txt");
+  GoldenCase<double> c = LoadCase<double>(g);
+  Mat<double> y_full;
+  c.layer->Forward(c.x, c.layout, &y_full);
+  // Split the golden batch into histories and candidates.
+  SequenceLayout hist, cand;
+  hist.offsets = cand.offsets = {0};
+  Mat<double> xh(0, c.x.cols()), xc(0, c.x.cols());
+  std::vector<int64_t> hist_rows, cand_rows;
+  for (int64_t b = 0; b < c.layout.batch(); ++b) {
+    const int64_t off = c.layout.offsets[b];
+    const int len = c.layout.length(b), h = len - c.layout.targets(b);
+    for (int i = 0; i < len; ++i) {
+      (i < h ? hist_rows : cand_rows).push_back(off + i);
+      (i < h ? hist.timestamps : cand.timestamps).push_back(c.layout.timestamps[off + i]);
+    }
+    hist.offsets.push_back(static_cast<int64_t>(hist_rows.size()));
+    cand.offsets.push_back(static_cast<int64_t>(cand_rows.size()));
+  }
+  xh = c.x(hist_rows, Eigen::all);
+  xc = c.x(cand_rows, Eigen::all);
+  HstuLayerCache<double> cache;
+  Mat<double> yh, yc;
+  c.layer->ForwardAndCache(xh, hist, &yh, &cache);
+  c.layer->ForwardCandidates(xc, hist, cache, cand, &yc);
+  const Mat<double> want_h = y_full(hist_rows, Eigen::all), want_c = y_full(cand_rows, Eigen::all);
+  EXPECT_LT((yh - want_h).cwiseAbs().maxCoeff(), 1e-13);
+  EXPECT_LT((yc - want_c).cwiseAbs().maxCoeff(), 1e-13);
+  // Candidates are independent of each other: scoring one alone gives the same row.
+  SequenceLayout one = cand;
+  for (int64_t b = 0; b < cand.batch(); ++b) {
+    if (cand.length(b) < 2) continue;
+    // Keep only the last candidate of sequence b, none elsewhere.
+    one.offsets.assign(cand.batch() + 1, 0);
+    for (int64_t k = b + 1; k <= cand.batch(); ++k) one.offsets[k] = 1;
+    one.timestamps = {cand.timestamps[cand.offsets[b + 1] - 1]};
+    Mat<double> x1 = xc.row(cand.offsets[b + 1] - 1), y1;
+    c.layer->ForwardCandidates(x1, hist, cache, one, &y1);
+    EXPECT_LT((y1.row(0) - want_c.row(cand.offsets[b + 1] - 1)).cwiseAbs().maxCoeff(), 1e-13);
   }
 }
 
