@@ -46,9 +46,13 @@ int RunSequenceModel(const shardrec::config::ExperimentConfig& cfg, shardrec::Co
       "done: " + std::to_string(r.steps) + " steps | " + std::to_string(std::lround(r.sequences_per_sec)) +
       " sequences/s, " + std::to_string(std::lround(r.tokens_per_sec)) + " tokens/s (" + std::to_string(comm->size()) +
       " rank(s))\n  test metrics of the best validation checkpoint (step " + std::to_string(r.best_step) + "):\n";
-  for (const auto& [name, m] :
-       {std::pair<const char*, const shardrec::RankingMetrics*>{"all items          ", &r.test.all_items},
-        {"seen items score 0 ", &r.test.seen_zeroed}}) {
+  std::vector<std::pair<std::string, const shardrec::RankingMetrics*>> rows;
+  if (r.test.sampled_candidates > 0) {
+    rows.push_back({"among " + std::to_string(r.test.sampled_candidates) + " sampled", &r.test.all_items});
+  } else {
+    rows = {{"all items         ", &r.test.all_items}, {"seen items score 0", &r.test.seen_zeroed}};
+  }
+  for (const auto& [name, m] : rows) {
     table += std::string("    ") + name;
     for (size_t k = 0; k < m->ks.size(); ++k) {
       char buf[64];

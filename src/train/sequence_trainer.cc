@@ -17,6 +17,7 @@
 #include "shardrec/embedding/planner.h"
 #include "shardrec/embedding/sharded_collection.h"
 #include "shardrec/models/sequence_encoder.h"
+#include "shardrec/nn/loss.h"
 #include "shardrec/nn/retrieval_loss.h"
 #include "shardrec/optim/dense_optimizer.h"
 #include "shardrec/train/checkpoint.h"
@@ -30,8 +31,10 @@
 namespace shardrec {
 namespace {
 
-constexpr uint64_t kNegativeStream = 0x4E4547;  // "NEG"
-constexpr uint64_t kDropoutStream = 0x44524F;   // "DRO"
+constexpr uint64_t kNegativeStream = 0x4E4547;   // "NEG"
+constexpr uint64_t kDropoutStream = 0x44524F;    // "DRO"
+constexpr uint64_t kCandidateStream = 0x43414E;  // "CAN"
+constexpr uint64_t kEvalCandidateStream = 0x45434E;
 
 // One lookup "bag" per row: unpooled lookups through the pooled machinery.
 void SingleIdBag(const std::vector<uint64_t>& ids, JaggedIds* out) {
@@ -44,10 +47,19 @@ size_t KIndex(const std::vector<uint32_t>& ks, uint32_t k) {
   return it == ks.end() ? 0 : static_cast<size_t>(it - ks.begin());
 }
 
+// The protocols an evaluation holds, with short (metrics keys) or long (log) names.
+std::vector<std::pair<std::string, const RankingMetrics*>> Protocols(const RetrievalEval& e, bool long_names) {
+  if (e.sampled_candidates > 0) {
+    return {{long_names ? Str("held-out item among ", e.sampled_candidates, " sampled items") : std::string("sampled"),
+             &e.all_items}};
+  }
+  return {{long_names ? "all items" : "all", &e.all_items},
+          {long_names ? "seen items scored 0" : "seen0", &e.seen_zeroed}};
+}
+
 std::vector<std::pair<std::string, double>> MetricFields(const std::string& prefix, const RetrievalEval& e) {
   std::vector<std::pair<std::string, double>> f;
-  for (const auto& [name, m] :
-       {std::pair<std::string, const RankingMetrics*>{"all", &e.all_items}, {"seen0", &e.seen_zeroed}}) {
+  for (const auto& [name, m] : Protocols(e, false)) {
     for (size_t k = 0; k < m->ks.size(); ++k) {
       f.push_back({prefix + name + "_hr@" + std::to_string(m->ks[k]), m->hit_rate[k]});
       f.push_back({prefix + name + "_ndcg@" + std::to_string(m->ks[k]), m->ndcg[k]});
@@ -59,8 +71,7 @@ std::vector<std::pair<std::string, double>> MetricFields(const std::string& pref
 
 std::string DescribeEval(const RetrievalEval& e) {
   std::string s;
-  for (const auto& [name, m] : {std::pair<const char*, const RankingMetrics*>{"all items", &e.all_items},
-                                {"seen items scored 0", &e.seen_zeroed}}) {
+  for (const auto& [name, m] : Protocols(e, true)) {
     s += Str("\n  ", name, ":");
     for (size_t k = 0; k < m->ks.size(); ++k) {
       char buf[96];
@@ -110,8 +121,7 @@ struct SequenceTrainer::Impl {
     spec.world = comm->size();
     spec.global_batch = cfg.train().global_batch_size();
     spec.start_step = step;
-    train_src =
-        std::make_unique<SequenceTrainSource>(data, max_len, spec, cfg.data().synthetic().seed() ^ cfg.train().seed());
+    train_src = std::make_unique<SequenceTrainSource>(data, max_len, spec, cfg.train().seed());
   }
 
   void FillLayout(const SequenceBatch& b, bool training) {
@@ -134,6 +144,50 @@ struct SequenceTrainer::Impl {
     }
   }
 
+  bool RankingObjective() const { return cfg.model().sequence().loss() == config::BCE_CANDIDATES; }
+  // Ranking: history tokens kept in front of the training candidates.
+  int HistoryKeep() const {
+    return static_cast<int>(max_len) - 1 - static_cast<int>(cfg.model().sequence().num_candidates());
+  }
+
+  // n items uniform over 1..max_item_id, none equal to `avoid`, from a key.
+  std::vector<uint64_t> SampleItems(uint64_t key, uint32_t n, uint64_t avoid) const {
+    std::vector<uint64_t> ids;
+    CounterRng rng(key);
+    while (ids.size() < n) {
+      const uint64_t id = 1 + rng.Below(data->max_item_id);
+      if (id != avoid || data->max_item_id == 1) ids.push_back(id);
+    }
+    return ids;
+  }
+
+  // out = every sequence of b cut to its last `keep` tokens, then its candidates
+  // (cands jagged by cand_offsets), which take the time of the sequence's last
+  // token. *num_targets gets the candidate counts.
+  static void AppendCandidates(const SequenceBatch& b, int keep, const std::vector<int64_t>& cand_offsets,
+                               const std::vector<uint64_t>& cands, SequenceBatch* out,
+                               std::vector<int32_t>* num_targets) {
+    out->batch_size = b.batch_size;
+    out->first_sample = b.first_sample;
+    out->offsets.assign(1, 0);
+    out->items.clear();
+    out->timestamps.clear();
+    num_targets->clear();
+    for (int64_t s = 0; s < b.batch_size; ++s) {
+      const int64_t end = b.offsets[s + 1], begin = std::max(b.offsets[s], end - keep);
+      out->items.insert(out->items.end(), b.items.begin() + begin, b.items.begin() + end);
+      out->timestamps.insert(out->timestamps.end(), b.timestamps.begin() + begin, b.timestamps.begin() + end);
+      const int64_t nc = cand_offsets[s + 1] - cand_offsets[s];
+      out->items.insert(out->items.end(), cands.begin() + cand_offsets[s], cands.begin() + cand_offsets[s + 1]);
+      out->timestamps.insert(out->timestamps.end(), nc, end > begin ? b.timestamps[end - 1] : 0);
+      num_targets->push_back(static_cast<int32_t>(nc));
+      out->offsets.push_back(static_cast<int64_t>(out->items.size()));
+    }
+  }
+
+  double StepCandidates();
+  RetrievalEval EvaluateCandidates(SequenceSplit split);
+
   // The step's shared negatives: the same on every rank, a function of (seed, step).
   std::vector<uint64_t> Negatives() const {
     const uint32_t n = cfg.model().sequence().num_negatives();
@@ -152,8 +206,6 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   const EncoderKind kind = ParseEncoderKind(cfg.model().type());
   SR_CHECK(cfg.data().source() == config::SEQUENCES)
       << "model.type " << cfg.model().type() << " trains on user histories: set data.source: SEQUENCES";
-  SR_CHECK(!cfg.model().sequence().in_batch_negatives())
-      << "model.sequence.in_batch_negatives is not supported yet; use sampled negatives (num_negatives)";
   const config::TrainConfig& tc = cfg.train();
   SR_CHECK(tc.global_batch_size() % comm->size() == 0)
       << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
@@ -197,6 +249,12 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   LogInfo(Str("model: ", cfg.model().type(), ", ", cfg.model().sequence().num_blocks(), " block(s), dim ", s.dim,
               ", max_len ", s.max_len, ", ", dense, " dense parameters (replicated); item table ", tables[0].rows,
               " x ", s.dim, "; ", comm->size(), " rank(s) x ", threads, " thread(s)"));
+  if (s.RankingObjective()) {
+    SR_CHECK(kind == EncoderKind::kHstu)
+        << "model.sequence.loss BCE_CANDIDATES needs the target-aware mask of model.type hstu";
+    SR_CHECK(s.HistoryKeep() >= 1) << "model.sequence.num_candidates " << cfg.model().sequence().num_candidates()
+                                   << " leaves no history within data.sequence.max_len " << s.max_len;
+  }
   s.lookup.sparse.resize(1);
   s.MakeTrainSource();
 }
@@ -205,6 +263,7 @@ SequenceTrainer::~SequenceTrainer() = default;
 
 double SequenceTrainer::Step() {
   Impl& s = *impl_;
+  if (s.RankingObjective()) return s.StepCandidates();
   s.train_src->Next(&s.sb);
   const SequenceBatch& b = s.sb;
   s.FillLayout(b, /*training=*/true);
@@ -217,7 +276,15 @@ double SequenceTrainer::Step() {
     query_rows.push_back(t);
     pos_ids.push_back(b.targets[t]);
   }
-  const std::vector<uint64_t> neg_ids = s.Negatives();
+  std::vector<uint64_t> neg_ids = s.Negatives();
+  if (s.cfg.model().sequence().in_batch_negatives()) {
+    // Every query of the global batch also competes with every other query's
+    // target: all ranks look up the same global list (its gradient returns to
+    // the owners like any lookup's), and a query's own target id is excluded by
+    // the id match in the loss.
+    const std::vector<uint64_t> global_pos = AllGatherV(*s.comm, pos_ids);
+    neg_ids.insert(neg_ids.end(), global_pos.begin(), global_pos.end());
+  }
   // One lookup for the history tokens, the positives and the negatives.
   std::vector<uint64_t> ids(b.items);
   ids.insert(ids.end(), pos_ids.begin(), pos_ids.end());
@@ -260,6 +327,7 @@ double SequenceTrainer::Step() {
 
 RetrievalEval SequenceTrainer::Evaluate(SequenceSplit split) {
   Impl& s = *impl_;
+  if (s.RankingObjective()) return s.EvaluateCandidates(split);
   SliceSpec spec;
   spec.rank = s.comm->rank();
   spec.world = s.comm->size();
@@ -419,6 +487,136 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
                                  {"tokens_per_sec", result.tokens_per_sec}});
   metrics.Write("final", fields);
   return result;
+}
+
+// Ranking objective: each sequence's true next item and num_candidates sampled
+// items are appended as targets (target-aware mask: each sees the history and
+// itself); logit = cosine(candidate's output, its item embedding) / temperature;
+// binary cross-entropy, 1 for the true item, 0 for the sampled ones.
+double SequenceTrainer::Impl::StepCandidates() {
+  train_src->Next(&sb);
+  const uint32_t m = cfg.model().sequence().num_candidates();
+  std::vector<int64_t> cand_offsets{0};
+  std::vector<uint64_t> cands;
+  std::vector<float> labels;
+  for (int64_t q = 0; q < sb.batch_size; ++q) {
+    const uint64_t next = sb.length(q) > 0 ? sb.targets[sb.offsets[q + 1] - 1] : 0;
+    if (next != 0) {
+      cands.push_back(next);
+      labels.push_back(1.0f);
+      const std::vector<uint64_t> neg = SampleItems(
+          Hash3(Hash3(cfg.train().seed(), kCandidateStream, step), static_cast<uint64_t>(sb.first_sample + q), 0), m,
+          next);
+      cands.insert(cands.end(), neg.begin(), neg.end());
+      labels.insert(labels.end(), m, 0.0f);
+    }
+    cand_offsets.push_back(static_cast<int64_t>(cands.size()));
+  }
+  SequenceBatch ext;
+  std::vector<int32_t> num_targets;
+  AppendCandidates(sb, HistoryKeep(), cand_offsets, cands, &ext, &num_targets);
+  FillLayout(ext, /*training=*/true);
+  layout.num_targets = num_targets;
+  SingleIdBag(ext.items, &lookup.sparse[0]);
+  lookup.batch_size = static_cast<int64_t>(ext.items.size());
+  embedding->Forward(lookup, &emb, /*training=*/true);
+  const MatF& e = emb[0];
+  const MatF& users = encoder->Forward(e, layout);
+  std::vector<int64_t> rows;  // candidate token rows, in cands order
+  for (int64_t q = 0; q < ext.batch_size; ++q)
+    for (int64_t t = ext.offsets[q + 1] - num_targets[q]; t < ext.offsets[q + 1]; ++t) rows.push_back(t);
+  const int64_t nc = static_cast<int64_t>(rows.size());
+  MatF cand_emb(nc, dim), cand_hat, cand_users(nc, dim);
+  for (int64_t c = 0; c < nc; ++c) {
+    cand_emb.row(c) = e.row(rows[c]);
+    cand_users.row(c) = users.row(rows[c]);
+  }
+  Vec<float> inv;
+  L2NormalizeRows(cand_emb, &cand_hat, &inv);
+  const float inv_temp = static_cast<float>(1.0 / cfg.model().sequence().temperature());
+  const Vec<float> logits = cand_users.cwiseProduct(cand_hat).rowwise().sum() * inv_temp;
+  const double global = static_cast<double>(AllReduceScalar<int64_t>(*comm, nc, ReduceOp::kSum));
+  BceWithLogits<float> bce;
+  const double local_loss = bce.Forward(logits, Eigen::Map<const Vec<float>>(labels.data(), nc), std::max(1.0, global));
+  Vec<float> dlogits;
+  bce.Backward(&dlogits);
+  dlogits *= inv_temp;
+  MatF d_users = MatF::Zero(e.rows(), dim), d_items;
+  MatF d_hat = dlogits.asDiagonal() * cand_users;
+  const MatF du = dlogits.asDiagonal() * cand_hat;
+  for (int64_t c = 0; c < nc; ++c) d_users.row(rows[c]) = du.row(c);
+  encoder->Backward(d_users, &d_items);
+  L2NormalizeRowsBackward(cand_hat, inv, d_hat, &d_hat);
+  for (int64_t c = 0; c < nc; ++c) d_items.row(rows[c]) += d_hat.row(c);
+  d_emb.assign(1, std::move(d_items));
+  const size_t bucket = static_cast<size_t>(cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
+  AllReduceGradients(*comm, params, bucket, &allreduce_scratch);
+  const double loss = AllReduceScalar<double>(*comm, local_loss, ReduceOp::kSum);
+  embedding->BackwardAndUpdate(d_emb, step);
+  optimizer->Step(params, step);
+  ++step;
+  return loss;
+}
+
+// Ranking evaluation: the held-out item and eval_candidates sampled items are
+// scored as targets of the user's history. The history is encoded once and its
+// K/V cached; only the candidates pass through the layers.
+RetrievalEval SequenceTrainer::Impl::EvaluateCandidates(SequenceSplit split) {
+  SliceSpec spec;
+  spec.rank = comm->rank();
+  spec.world = comm->size();
+  spec.global_batch = cfg.train().global_batch_size();
+  spec.repeat = false;
+  SequenceEvalSource src(data, split, max_len, spec);
+  const uint32_t m = cfg.model().sequence().eval_candidates();
+  std::vector<int64_t> my_ranks;
+  SequenceBatch b, hist;
+  std::vector<int32_t> none;
+  std::vector<MatF> out;
+  const std::vector<int64_t> no_cands;
+  while (src.Next(&b)) {
+    AppendCandidates(b, HistoryKeep(), std::vector<int64_t>(b.batch_size + 1, 0), {}, &hist, &none);
+    SequenceLayout hist_layout, cand_layout;
+    hist_layout.offsets = hist.offsets;
+    cand_layout.offsets = {0};
+    std::vector<uint64_t> ids = hist.items;
+    for (int64_t q = 0; q < b.batch_size; ++q) {
+      ids.push_back(b.labels[q]);
+      const std::vector<uint64_t> neg =
+          SampleItems(Hash3(cfg.train().seed(), kEvalCandidateStream, b.users[q]), m, b.labels[q]);
+      ids.insert(ids.end(), neg.begin(), neg.end());
+      cand_layout.offsets.push_back(cand_layout.offsets.back() + 1 + m);
+      if (data->has_timestamps) {
+        const int64_t t = hist.length(q) > 0 ? hist.timestamps[hist.offsets[q + 1] - 1] : 0;
+        cand_layout.timestamps.insert(cand_layout.timestamps.end(), 1 + m, t);
+      }
+    }
+    if (data->has_timestamps) hist_layout.timestamps = hist.timestamps;
+    SingleIdBag(ids, &lookup.sparse[0]);
+    lookup.batch_size = static_cast<int64_t>(ids.size());
+    embedding->Forward(lookup, &out, /*training=*/false);
+    if (b.batch_size == 0) continue;
+    const int64_t nh = hist.num_tokens();
+    SequenceKvCache<float> cache;
+    encoder->EncodeHistory(out[0].topRows(nh), hist_layout, &cache);
+    const MatF cand_emb = out[0].bottomRows(out[0].rows() - nh);
+    const MatF users = encoder->EncodeCandidates(cand_emb, cand_layout, cache);
+    MatF cand_hat;
+    Vec<float> inv;
+    L2NormalizeRows(cand_emb, &cand_hat, &inv);
+    const Vec<float> scores = users.cwiseProduct(cand_hat).rowwise().sum();
+    for (int64_t q = 0; q < b.batch_size; ++q) {
+      const int64_t c0 = cand_layout.offsets[q];
+      int64_t ahead = 0;
+      for (uint32_t j = 1; j <= m; ++j) ahead += RanksAhead(scores[c0 + j], ids[nh + c0 + j], scores[c0], b.labels[q]);
+      my_ranks.push_back(1 + ahead);
+    }
+  }
+  RetrievalEval r;
+  r.sampled_candidates = m;
+  r.all_items = RankingFromRanks(AllGatherV(*comm, my_ranks), ks);
+  r.seen_zeroed = RankingFromRanks({}, ks);
+  return r;
 }
 
 std::vector<float> SequenceTrainer::GatherAllParameters() {

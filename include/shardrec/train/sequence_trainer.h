@@ -20,6 +20,10 @@ namespace shardrec {
 struct RetrievalEval {
   RankingMetrics all_items;    // every item competes
   RankingMetrics seen_zeroed;  // the user's earlier items scored 0 (ICLRec's protocol)
+  // Ranking models (loss BCE_CANDIDATES) are evaluated differently: the held-out
+  // item among `candidates` sampled items, each scored as a target through the
+  // KV cache. Then all_items holds those numbers and seen_zeroed is empty.
+  uint32_t sampled_candidates = 0;
 };
 
 struct SequenceTrainResult {
