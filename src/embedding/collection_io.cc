@@ -72,11 +72,14 @@ MatF ShardedEmbeddingCollection::GatherTable(int table) {
 std::vector<ShardedEmbeddingCollection::RowBlock> ShardedEmbeddingCollection::OwnedRowBlocks(int table) const {
   const TableSpec& ts = tables_[table];
   SR_CHECK(!ts.compressed()) << "table '" << ts.name << "': a pass over every row needs FULL storage";
+  // Decided from the plan, so every rank throws alike (not only those holding a column shard).
+  for (const plan::Shard& ps : plan_.tables(table).shards()) {
+    SR_CHECK(ps.col_begin() == 0 && ps.col_end() == static_cast<uint64_t>(ts.dim))
+        << "table '" << ts.name << "' is column-wise sharded; a pass over every row needs whole rows";
+  }
   std::vector<RowBlock> blocks;
   for (const EmbeddingShard& sh : shards_) {
     if (sh.table != table) continue;
-    SR_CHECK(sh.col_begin == 0 && sh.col_end == ts.dim)
-        << "table '" << ts.name << "' is column-wise sharded; a pass over every row needs whole rows";
     uint64_t r0 = sh.row_begin, r1 = sh.row_end;
     if (IsReplicated(table)) {  // every rank holds it: take this rank's slice
       const uint64_t n = r1 - r0, w = static_cast<uint64_t>(comm_->size()), me = static_cast<uint64_t>(comm_->rank());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
 
 #include "shardrec/config/config.h"
 #include "shardrec/core/error.h"
@@ -236,6 +237,10 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   SR_CHECK(!tables[0].compressed()) << "embedding.tables[0]: full-ranking evaluation needs FULL item storage";
   s.dim = tables[0].dim;
   plan::ShardingPlan plan = MakePlan(tables, comm->size(), emb_cfg, {1.0});
+  for (const plan::Shard& sh : plan.tables(0).shards()) {
+    SR_CHECK(sh.col_begin() == 0 && sh.col_end() == static_cast<uint64_t>(s.dim))
+        << "embedding.tables[0]: the item table cannot be COLUMN_WISE: full-ranking evaluation scores whole rows";
+  }
   LogInfo(DescribePlan(plan));
   // Item ids are the rows: no hashing.
   s.embedding = std::make_unique<ShardedEmbeddingCollection>(tables, plan, emb_cfg, config::MODULO, tc.seed(), comm);
@@ -404,7 +409,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
       best_step = s.step;
       result.best_validation = v;
       SaveModelCheckpoint(*s.comm, s.BestRoot(), s.cfg, s.step, s.State(), 1);
-      if (rank == 0) std::ofstream(best_file) << best_step << " " << best_score << "\n";
+      if (rank == 0) std::ofstream(best_file) << best_step << " " << std::setprecision(17) << best_score << "\n";
       LogInfo(Str("new best validation NDCG@", s.ks[k10], " ", score, " at step ", s.step));
     }
   };
