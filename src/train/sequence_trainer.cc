@@ -22,6 +22,7 @@
 #include "shardrec/nn/retrieval_loss.h"
 #include "shardrec/optim/dense_optimizer.h"
 #include "shardrec/train/checkpoint.h"
+#include "shardrec/train/finite_guard.h"
 #include "shardrec/train/full_ranking.h"
 #include "shardrec/train/gradient_sync.h"
 #include "shardrec/train/metrics_log.h"
@@ -187,6 +188,22 @@ struct SequenceTrainer::Impl {
   }
 
   double StepCandidates();
+
+  // The end of every step: all-reduce the dense gradients and the loss, stop on
+  // a non-finite value (saving the last good state), apply the sparse and dense
+  // updates. Returns the global loss.
+  double ApplyStep(double local_loss) {
+    const size_t bucket = static_cast<size_t>(cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
+    AllReduceGradients(*comm, params, bucket, &allreduce_scratch);
+    const double loss = AllReduceScalar<double>(*comm, local_loss, ReduceOp::kSum);
+    StopIfNonFinite(*comm, loss, params, d_emb, step, [&] {
+      return SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
+    });
+    embedding->BackwardAndUpdate(d_emb, step);
+    optimizer->Step(params, step);
+    ++step;
+    return loss;
+  }
   RetrievalEval EvaluateCandidates(SequenceSplit split);
 
   // The step's shared negatives: the same on every rank, a function of (seed, step).
@@ -321,13 +338,7 @@ double SequenceTrainer::Step() {
   g.topRows(tokens) = d_items;
   g.middleRows(tokens, nq) = dpos;
   g.bottomRows(nn) = dneg;
-  const size_t bucket = static_cast<size_t>(s.cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
-  AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch);
-  const double loss = AllReduceScalar<double>(*s.comm, local_loss, ReduceOp::kSum);
-  s.embedding->BackwardAndUpdate(s.d_emb, s.step);
-  s.optimizer->Step(s.params, s.step);
-  ++s.step;
-  return loss;
+  return s.ApplyStep(local_loss);
 }
 
 RetrievalEval SequenceTrainer::Evaluate(SequenceSplit split) {
@@ -554,13 +565,7 @@ double SequenceTrainer::Impl::StepCandidates() {
   L2NormalizeRowsBackward(cand_hat, inv, d_hat, &d_hat);
   for (int64_t c = 0; c < nc; ++c) d_items.row(rows[c]) += d_hat.row(c);
   d_emb.assign(1, std::move(d_items));
-  const size_t bucket = static_cast<size_t>(cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
-  AllReduceGradients(*comm, params, bucket, &allreduce_scratch);
-  const double loss = AllReduceScalar<double>(*comm, local_loss, ReduceOp::kSum);
-  embedding->BackwardAndUpdate(d_emb, step);
-  optimizer->Step(params, step);
-  ++step;
-  return loss;
+  return ApplyStep(local_loss);
 }
 
 // Ranking evaluation: the held-out item and eval_candidates sampled items are

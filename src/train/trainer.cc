@@ -23,6 +23,7 @@
 #include "shardrec/nn/loss.h"
 #include "shardrec/optim/dense_optimizer.h"
 #include "shardrec/train/checkpoint.h"
+#include "shardrec/train/finite_guard.h"
 #include "shardrec/train/gradient_sync.h"
 #include "shardrec/train/metrics_log.h"
 #include "shardrec/train/model_state.h"
@@ -203,6 +204,10 @@ TrainResult Trainer::Run(bool resume) {
     t.Reset();
     AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch);
     const double loss = AllReduceScalar<double>(*s.comm, local_loss, ReduceOp::kSum);
+    StopIfNonFinite(*s.comm, loss, s.params, d_emb, s.step, [&] {
+      s.SaveCheckpoint();
+      return s.last_checkpoint;
+    });
     result.allreduce_s += t.Seconds();
     t.Reset();
     s.embedding->BackwardAndUpdate(d_emb, s.step);
