@@ -1,5 +1,6 @@
 #include "shardrec/models/sequence_encoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "shardrec/core/error.h"
@@ -7,6 +8,12 @@
 #include "shardrec/nn/retrieval_loss.h"
 
 namespace shardrec {
+
+namespace {
+Recompute ToRecompute(config::RecomputeMode m) {
+  return m == config::FULL ? Recompute::kFull : m == config::SELECTIVE ? Recompute::kSelective : Recompute::kNone;
+}
+}  // namespace
 
 EncoderKind ParseEncoderKind(const std::string& type) {
   if (type == "hstu") return EncoderKind::kHstu;
@@ -53,9 +60,13 @@ SequenceEncoder<T>::SequenceEncoder(EncoderKind kind, const config::SequenceMode
       s.relative_bias = cfg.relative_bias();
       s.dropout = cfg.dropout();
       hstu_.push_back(std::make_unique<HstuLayer<T>>(s, seed, stream, "hstu." + std::to_string(b)));
+      hstu_.back()->set_recompute(ToRecompute(cfg.recompute()));
     } else {
       SasRecLayerShape s{dim, heads, head_dim, dim, cfg.dropout()};
       sasrec_.push_back(std::make_unique<SasRecLayer<T>>(s, seed, stream, "sasrec." + std::to_string(b)));
+      SR_CHECK(cfg.recompute() != config::SELECTIVE)
+          << "model.sequence.recompute: SELECTIVE is implemented for HSTU blocks; SASRec takes NONE or FULL";
+      sasrec_.back()->set_recompute(ToRecompute(cfg.recompute()));
     }
   }
   if (kind == EncoderKind::kSasRec) final_norm_.emplace(dim, 1e-8, "final_norm");
@@ -96,6 +107,12 @@ const Mat<T>& SequenceEncoder<T>::Forward(const Mat<T>& item_emb, const Sequence
     last = &normed_;
   }
   L2NormalizeRows(*last, &out_, &inv_norm_);
+  forward_bytes_ =
+      BytesOf(out_) + BytesOf(normed_) + (final_norm_ ? final_norm_->SavedBytes() : 0) + input_dropout_.SavedBytes();
+  for (const Mat<T>& a : acts_) forward_bytes_ += BytesOf(a);
+  for (const auto& l : hstu_) forward_bytes_ += l->SavedBytes();
+  for (const auto& l : sasrec_) forward_bytes_ += l->SavedBytes();
+  peak_activation_bytes_ = forward_bytes_;
   return out_;
 }
 
@@ -152,10 +169,18 @@ void SequenceEncoder<T>::Backward(const Mat<T>& d_out, Mat<T>* d_item_emb) {
   if (final_norm_) final_norm_->Backward(g, &g);
   const size_t blocks = hstu_.size() + sasrec_.size();
   for (size_t i = blocks; i-- > 0;) {
+    // While block i runs its backward it holds its rebuilt activations on top
+    // of what it kept after the forward.
     if (!hstu_.empty()) {
+      const size_t kept = hstu_[i]->SavedBytes();
       hstu_[i]->Backward(g, &g_in);
+      peak_activation_bytes_ =
+          std::max(peak_activation_bytes_, forward_bytes_ - kept + hstu_[i]->last_backward_peak_bytes());
     } else {
+      const size_t kept = sasrec_[i]->SavedBytes();
       sasrec_[i]->Backward(g, &g_in);
+      peak_activation_bytes_ =
+          std::max(peak_activation_bytes_, forward_bytes_ - kept + sasrec_[i]->last_backward_peak_bytes());
     }
     g.swap(g_in);
   }

@@ -1,7 +1,5 @@
 #include "shardrec/nn/hstu_attention.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
@@ -214,22 +212,18 @@ void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int 
   const T inv_n = T(1) / static_cast<T>(p.max_len);
   const int64_t* times = layout.timestamps.empty() ? nullptr : layout.timestamps.data();
   const int pos_size = 2 * p.max_len - 1;
-  const int nthreads = omp_get_max_threads();
-  // Bias gradients per thread, summed in thread order at the end (deterministic
-  // for a fixed thread count).
-  std::vector<std::vector<T>> pos_grads(nthreads), time_grads(nthreads);
+  // Bias gradients per work item, summed in work order at the end: the result
+  // does not depend on which thread ran which item (bitwise reproducible).
+  const size_t pos_n = p.pos_bias && d_pos_bias ? pos_size : 0;
+  const size_t time_n = p.time_bias && d_time_bias ? kernels::kHstuTimeBuckets : 0;
+  std::vector<T> item_grads(work.size() * (pos_n + time_n), T(0));
 #pragma omp parallel
   {
-    const int tid = omp_get_thread_num();
-    std::vector<T>& dpos = pos_grads[tid];
-    std::vector<T>& dtime = time_grads[tid];
-    dpos.assign(p.pos_bias && d_pos_bias ? pos_size : 0, T(0));
-    dtime.assign(p.time_bias && d_time_bias ? kernels::kHstuTimeBuckets : 0, T(0));
-    T* dpos_ptr = dpos.empty() ? nullptr : dpos.data();
-    T* dtime_ptr = dtime.empty() ? nullptr : dtime.data();
     Mat<T> a, ds;  // one tile's attention weights and score gradients
 #pragma omp for schedule(dynamic, 1)
     for (size_t w = 0; w < work.size(); ++w) {
+      T* dpos_ptr = pos_n ? item_grads.data() + w * (pos_n + time_n) : nullptr;
+      T* dtime_ptr = time_n ? item_grads.data() + w * (pos_n + time_n) + pos_n : nullptr;
       const int64_t off = layout.offsets[work[w].seq];
       const int len = layout.length(work[w].seq);
       const int hist = len - layout.targets(work[w].seq);
@@ -286,9 +280,10 @@ void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int 
       }
     }
   }
-  for (int t = 0; t < nthreads; ++t) {
-    for (size_t i = 0; i < pos_grads[t].size(); ++i) d_pos_bias[i] += pos_grads[t][i];
-    for (size_t i = 0; i < time_grads[t].size(); ++i) d_time_bias[i] += time_grads[t][i];
+  for (size_t w = 0; w < work.size(); ++w) {
+    const T* g = item_grads.data() + w * (pos_n + time_n);
+    for (size_t i = 0; i < pos_n; ++i) d_pos_bias[i] += g[i];
+    for (size_t i = 0; i < time_n; ++i) d_time_bias[i] += g[pos_n + i];
   }
 }
 

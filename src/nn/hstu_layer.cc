@@ -69,22 +69,52 @@ void HstuLayer<T>::ProjectIn(const Mat<T>& x, Activations* a) const {
 }
 
 template <typename T>
-void HstuLayer<T>::ProjectOut(const Mat<T>& x, Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys,
-                              Mat<T>* y) const {
+void HstuLayer<T>::Gate(Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys) const {
   LayerNormForward(a->attn, T(kEps), &a->attn_hat, &a->attn_rstd);
   a->gated = a->uvqk.leftCols(shape_.heads * shape_.dv).cwiseProduct(a->attn_hat);
   if (dropout != nullptr) dropout->Forward(keys, &a->gated);
+}
+
+template <typename T>
+void HstuLayer<T>::ProjectOut(const Mat<T>& x, const Activations& a, Mat<T>* y) const {
   *y = x;
-  y->noalias() += a->gated * w_o_;
+  y->noalias() += a.gated * w_o_;
   y->rowwise() += b_o_;
+}
+
+template <typename T>
+size_t HstuLayer<T>::SavedBytes() const {
+  return BytesOf(act_.x_hat) + BytesOf(act_.pre) + BytesOf(act_.uvqk) + BytesOf(act_.attn) + BytesOf(act_.attn_hat) +
+         BytesOf(act_.gated) + BytesOf(act_.x_rstd) + BytesOf(act_.attn_rstd) + dropout_.SavedBytes();
+}
+
+template <typename T>
+void HstuLayer<T>::ReleaseActivations() {
+  if (recompute_ == Recompute::kNone) return;
+  // Selective keeps the two matrix-product outputs (pre = x_hat W_uvqk and the
+  // attention output): everything else is elementwise work on them or on x.
+  if (recompute_ == Recompute::kFull) {
+    Free(&act_.pre);
+    Free(&act_.attn);
+  }
+  Free(&act_.x_hat);
+  Free(&act_.uvqk);
+  Free(&act_.attn_hat);
+  Free(&act_.gated);
+  Free(&act_.x_rstd);
+  Free(&act_.attn_rstd);
+  dropout_.Release();
 }
 
 template <typename T>
 void HstuLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y) {
   layout_ = &layout;
+  input_ = &x;
   ProjectIn(x, &act_);
   HstuAttentionForward(layout, act_.uvqk, QCol(), KCol(), VCol(), AttentionParams(), &act_.attn);
-  ProjectOut(x, &act_, &dropout_, layout.token_keys, y);
+  Gate(&act_, &dropout_, layout.token_keys);
+  ProjectOut(x, act_, y);
+  ReleaseActivations();
 }
 
 template <typename T>
@@ -94,7 +124,8 @@ void HstuLayer<T>::ForwardAndCache(const Mat<T>& x, const SequenceLayout& histor
   Activations a;
   ProjectIn(x, &a);
   HstuAttentionForward(history, a.uvqk, QCol(), KCol(), VCol(), AttentionParams(), &a.attn);
-  ProjectOut(x, &a, nullptr, {}, y);
+  Gate(&a, nullptr, {});
+  ProjectOut(x, a, y);
   cache->k = a.uvqk.middleCols(KCol(), shape_.heads * shape_.dqk);
   cache->v = a.uvqk.middleCols(VCol(), shape_.heads * shape_.dv);
 }
@@ -106,12 +137,24 @@ void HstuLayer<T>::ForwardCandidates(const Mat<T>& x, const SequenceLayout& hist
   ProjectIn(x, &a);
   HstuAttentionCandidates(history, cache.k, cache.v, candidates, a.uvqk, QCol(), KCol(), VCol(), AttentionParams(),
                           &a.attn);
-  ProjectOut(x, &a, nullptr, {}, y);
+  Gate(&a, nullptr, {});
+  ProjectOut(x, a, y);
 }
 
 template <typename T>
 void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   SR_CHECK(layout_ != nullptr) << name_ << ": Backward before Forward";
+  // Rebuild what Forward dropped, with the same code on the same inputs.
+  if (recompute_ == Recompute::kFull) {
+    ProjectIn(*input_, &act_);
+    HstuAttentionForward(*layout_, act_.uvqk, QCol(), KCol(), VCol(), AttentionParams(), &act_.attn);
+    Gate(&act_, &dropout_, layout_->token_keys);
+  } else if (recompute_ == Recompute::kSelective) {
+    LayerNormForward(*input_, T(kEps), &act_.x_hat, &act_.x_rstd);
+    act_.uvqk = act_.pre.unaryExpr([](T s) { return kernels::Silu(s); });
+    Gate(&act_, &dropout_, layout_->token_keys);
+  }
+  backward_peak_bytes_ = SavedBytes();
   SR_CHECK(dy.rows() == act_.x_hat.rows() && dy.cols() == shape_.dim)
       << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols();
   SR_CHECK(dx != &dy) << name_ << ": dx may not alias dy";
@@ -135,6 +178,7 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   Mat<T> d_x_hat = d_pre * w_uvqk_.transpose();
   LayerNormBackward(act_.x_hat, act_.x_rstd, d_x_hat, &d_x_hat);
   *dx = dy + d_x_hat;
+  ReleaseActivations();
 }
 
 template <typename T>

@@ -24,8 +24,32 @@ SasRecLayer<T>::SasRecLayer(const SasRecLayerShape& s, uint64_t seed, uint64_t s
       ffn_dropout_(s.dropout, Hash3(seed, stream, 0xA2)) {}
 
 template <typename T>
+void SasRecLayer<T>::set_recompute(Recompute mode) {
+  SR_CHECK(mode != Recompute::kSelective) << name_ << ": SASRec blocks recompute all or nothing (none, full)";
+  recompute_ = mode;
+}
+
+template <typename T>
+size_t SasRecLayer<T>::SavedBytes() const {
+  size_t b = ln1_.SavedBytes() + ln2_.SavedBytes() + attn_dropout_.SavedBytes() + ffn_dropout_.SavedBytes();
+  for (const Mat<T>* m : {&z1_, &qm_, &km_, &vm_, &attn_, &proj_, &h_, &z2_, &f1_, &f2_}) b += BytesOf(*m);
+  return b;
+}
+
+template <typename T>
+void SasRecLayer<T>::ReleaseActivations() {
+  if (recompute_ != Recompute::kFull) return;
+  for (Mat<T>* m : {&z1_, &qm_, &km_, &vm_, &attn_, &proj_, &h_, &z2_, &f1_, &f2_}) Free(m);
+  ln1_.Release();
+  ln2_.Release();
+  attn_dropout_.Release();
+  ffn_dropout_.Release();
+}
+
+template <typename T>
 void SasRecLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y) {
   layout_ = &layout;
+  input_ = &x;
   ln1_.Forward(x, &z1_);
   q_.Forward(z1_, &qm_);
   k_.Forward(z1_, &km_);
@@ -40,11 +64,21 @@ void SasRecLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<
   ffn2_.Forward(f1_, &f2_);
   ffn_dropout_.Forward(layout.token_keys, &f2_);
   *y = h_ + f2_;
+  ReleaseActivations();
 }
 
 template <typename T>
 void SasRecLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   SR_CHECK(layout_ != nullptr) << name_ << ": Backward before Forward";
+  if (recompute_ == Recompute::kFull) {
+    // Rebuild every activation by running the forward again on the kept input.
+    const Recompute mode = recompute_;
+    recompute_ = Recompute::kNone;
+    Mat<T> y;
+    Forward(*input_, *layout_, &y);
+    recompute_ = mode;
+  }
+  backward_peak_bytes_ = SavedBytes();
   // FFN branch.
   Mat<T> g = dy, g1, dh;
   ffn_dropout_.Backward(&g);
@@ -66,6 +100,7 @@ void SasRecLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   dz += dz_part;
   ln1_.Backward(dz, &dz);
   *dx = dh + dz;
+  ReleaseActivations();
 }
 
 template <typename T>

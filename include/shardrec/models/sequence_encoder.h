@@ -61,6 +61,11 @@ class SequenceEncoder {
   Mat<T> EncodeCandidates(const Mat<T>& cand_emb, const SequenceLayout& candidates,
                           const SequenceKvCache<T>& cache) const;
 
+  // Bytes of activations (block inputs/outputs and what blocks keep for
+  // backward) at the most during the last Forward + Backward, given the
+  // recompute mode: the forward's end, or a block's rebuilt state in backward.
+  size_t peak_activation_bytes() const { return peak_activation_bytes_; }
+
   std::vector<ParamRef<T>> Params();
   EncoderKind kind() const { return kind_; }
   int dim() const { return dim_; }
@@ -82,6 +87,7 @@ class SequenceEncoder {
   std::vector<Mat<T>> acts_;  // input of every block, then the last block's output
   Mat<T> normed_, out_;
   Vec<T> inv_norm_;
+  size_t forward_bytes_ = 0, peak_activation_bytes_ = 0;
 };
 
 extern template class SequenceEncoder<float>;

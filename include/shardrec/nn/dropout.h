@@ -3,6 +3,7 @@
 // The same token gets the same mask on any rank and after a resume.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,9 @@ class Dropout {
   void Backward(Mat<T>* dy) const;
 
   double rate() const { return rate_; }
+  // Frees the mask (a later Forward with the same keys rebuilds it exactly).
+  void Release() { Mat<T>().swap(scale_); }
+  size_t SavedBytes() const { return static_cast<size_t>(scale_.size()) * sizeof(T); }
 
  private:
   double rate_;

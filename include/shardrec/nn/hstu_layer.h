@@ -14,6 +14,7 @@
 #include "shardrec/nn/dropout.h"
 #include "shardrec/nn/hstu_attention.h"
 #include "shardrec/nn/param.h"
+#include "shardrec/nn/recompute.h"
 #include "shardrec/nn/sequence_layout.h"
 
 namespace shardrec {
@@ -41,6 +42,14 @@ class HstuLayer {
   // Initialisation as the paper's code: W_uvqk ~ N(0, 0.02), W_o Xavier-uniform,
   // b_o = 0, both bias vectors ~ N(0, 0.02); from CounterRng(seed, stream, *).
   HstuLayer(const HstuLayerShape& shape, uint64_t seed, uint64_t stream, std::string name = "hstu");
+
+  // What Forward keeps for Backward (see recompute.h). With kSelective or kFull,
+  // x must stay alive and unchanged until Backward.
+  void set_recompute(Recompute mode) { recompute_ = mode; }
+  // Bytes of activations held now, and the most held during the last Backward
+  // (which rebuilds what Forward dropped).
+  size_t SavedBytes() const;
+  size_t last_backward_peak_bytes() const { return backward_peak_bytes_; }
 
   // x: tokens x dim. `layout` must stay alive and unchanged until Backward.
   void Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y);
@@ -73,9 +82,12 @@ class HstuLayer {
   HstuAttentionParams<T> AttentionParams() const;
   // x -> x_hat, pre = x_hat W_uvqk, uvqk = SiLU(pre).
   void ProjectIn(const Mat<T>& x, Activations* a) const;
-  // a->attn -> attn_hat, gated (dropped out when `dropout` is given), y = x + gated W_o + b_o.
-  void ProjectOut(const Mat<T>& x, Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys,
-                  Mat<T>* y) const;
+  // a->attn -> attn_hat, gated = U * attn_hat (dropped out when `dropout` is given).
+  void Gate(Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys) const;
+  // y = x + gated W_o + b_o.
+  void ProjectOut(const Mat<T>& x, const Activations& a, Mat<T>* y) const;
+  // Drops what the recompute mode does not keep.
+  void ReleaseActivations();
   int UCol() const { return 0; }
   int VCol() const { return shape_.heads * shape_.dv; }
   int QCol() const { return 2 * shape_.heads * shape_.dv; }
@@ -93,7 +105,10 @@ class HstuLayer {
 
   // Saved by Forward for Backward.
   const SequenceLayout* layout_ = nullptr;
+  const Mat<T>* input_ = nullptr;
   Activations act_;
+  Recompute recompute_ = Recompute::kNone;
+  size_t backward_peak_bytes_ = 0;
 };
 
 extern template class HstuLayer<float>;

@@ -30,6 +30,11 @@ class AffineLayerNorm {
   // Overwrites the parameter gradients; dx may alias dy.
   void Backward(const Mat<T>& dy, Mat<T>* dx);
   std::vector<ParamRef<T>> Params();
+  void Release() {
+    Mat<T>().swap(x_hat_);
+    Vec<T>().swap(rstd_);
+  }
+  size_t SavedBytes() const { return static_cast<size_t>(x_hat_.size() + rstd_.size()) * sizeof(T); }
   RowVec<T>& weight() { return weight_; }
   RowVec<T>& bias() { return bias_; }
 

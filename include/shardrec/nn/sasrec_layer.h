@@ -14,6 +14,7 @@
 #include "shardrec/nn/layer_norm.h"
 #include "shardrec/nn/linear.h"
 #include "shardrec/nn/param.h"
+#include "shardrec/nn/recompute.h"
 #include "shardrec/nn/sequence_layout.h"
 
 namespace shardrec {
@@ -31,6 +32,11 @@ class SasRecLayer {
  public:
   SasRecLayer(const SasRecLayerShape& shape, uint64_t seed, uint64_t stream, std::string name = "sasrec");
 
+  // kNone or kFull (see recompute.h); with kFull, x must stay alive until Backward.
+  void set_recompute(Recompute mode);
+  size_t SavedBytes() const;
+  size_t last_backward_peak_bytes() const { return backward_peak_bytes_; }
+
   // `layout` must stay alive until Backward.
   void Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y);
   void Backward(const Mat<T>& dy, Mat<T>* dx);
@@ -46,7 +52,12 @@ class SasRecLayer {
   Linear<T> q_, k_, v_, o_, ffn1_, ffn2_;
   Relu<T> relu_;
   Dropout<T> attn_dropout_, ffn_dropout_;
+  void ReleaseActivations();
+
   const SequenceLayout* layout_ = nullptr;
+  const Mat<T>* input_ = nullptr;
+  Recompute recompute_ = Recompute::kNone;
+  size_t backward_peak_bytes_ = 0;
   // Activations kept for backward (Linear keeps pointers to its inputs).
   Mat<T> z1_, qm_, km_, vm_, attn_, proj_, h_, z2_, f1_, f2_;
 };

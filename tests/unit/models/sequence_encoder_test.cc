@@ -83,6 +83,47 @@ TEST(SequenceEncoder, KvCachedCandidatesEqualFullForward) {
   EXPECT_LT((got_c - want(crows, Eigen::all)).cwiseAbs().maxCoeff(), 1e-13);
 }
 
+// Recomputation changes memory, not numbers: outputs, parameter gradients and
+// input gradients are bitwise those of the no-recompute run (fp32, dropout on),
+// and the activations held shrink in the order none > selective > full.
+void CheckRecomputeBitwise(EncoderKind kind, std::vector<config::RecomputeMode> modes) {
+  config::SequenceModelConfig c = SmallConfig();
+  c.set_num_blocks(4);
+  const SequenceLayout layout = Layout(false);
+  const Mat<float> emb = testing::RandomMat(12, 6, 9).cast<float>();
+  const Mat<float> r = testing::RandomMat(12, 6, 10).cast<float>();
+  std::vector<Mat<float>> outs, d_embs;
+  std::vector<std::vector<float>> grads;
+  std::vector<size_t> peaks;
+  for (config::RecomputeMode m : modes) {
+    c.set_recompute(m);
+    SequenceEncoder<float> enc(kind, c, 6, 9, 11);
+    outs.push_back(enc.Forward(emb, layout));
+    Mat<float> d;
+    enc.Backward(r, &d);
+    d_embs.push_back(d);
+    std::vector<float> g;
+    for (const ParamRef<float>& p : enc.Params()) g.insert(g.end(), p.grad, p.grad + p.size);
+    grads.push_back(g);
+    peaks.push_back(enc.peak_activation_bytes());
+  }
+  for (size_t i = 1; i < modes.size(); ++i) {
+    const std::string mode = config::RecomputeMode_Name(modes[i]);
+    EXPECT_TRUE(outs[i] == outs[0]) << mode << ": outputs differ";
+    EXPECT_TRUE(d_embs[i] == d_embs[0]) << mode << ": input gradients differ";
+    EXPECT_TRUE(grads[i] == grads[0]) << mode << ": parameter gradients differ";
+    EXPECT_LT(peaks[i], peaks[i - 1]) << mode << " holds no less than the previous mode";
+  }
+}
+
+TEST(SequenceEncoder, HstuRecomputeIsBitwiseAndSmaller) {
+  CheckRecomputeBitwise(EncoderKind::kHstu, {config::NONE, config::SELECTIVE, config::FULL});
+}
+
+TEST(SequenceEncoder, SasRecFullRecomputeIsBitwiseAndSmaller) {
+  CheckRecomputeBitwise(EncoderKind::kSasRec, {config::NONE, config::FULL});
+}
+
 TEST(SequenceEncoder, ErrorsNameTheKey) {
   config::SequenceModelConfig c = SmallConfig();
   c.set_head_dim(0);
@@ -92,6 +133,12 @@ TEST(SequenceEncoder, ErrorsNameTheKey) {
             }).find("does not divide by num_heads 4"),
             std::string::npos);
   EXPECT_NE(testing::ErrorOf([] { ParseEncoderKind("gpt"); }).find("model.type: 'gpt'"), std::string::npos);
+  config::SequenceModelConfig s = SmallConfig();
+  s.set_recompute(config::SELECTIVE);
+  EXPECT_NE(testing::ErrorOf([&] {
+              SequenceEncoder<float>(EncoderKind::kSasRec, s, 6, 9, 1);
+            }).find("model.sequence.recompute: SELECTIVE is implemented for HSTU blocks"),
+            std::string::npos);
 }
 
 }  // namespace
