@@ -1,6 +1,7 @@
 #include "shardrec/train/run_setup.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -22,6 +23,12 @@ std::string FormatDuration(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
   return buf;
+}
+
+size_t PeakRssBytes() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<size_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
 int ConfigureThreads(const config::TrainConfig& tc, const Communicator& comm) {

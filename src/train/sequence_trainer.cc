@@ -435,6 +435,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
     Timer step_timer;
     const double loss = Step();
     train_secs += step_timer.Seconds();
+    result.peak_activation_bytes = std::max(result.peak_activation_bytes, s.encoder->peak_activation_bytes());
     const uint64_t tokens = static_cast<uint64_t>(AllReduceScalar<int64_t>(*s.comm, s.sb.num_tokens(), ReduceOp::kSum));
     interval_tokens += tokens;
     run_tokens += tokens;
@@ -476,6 +477,10 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
   result.sequences_per_sec =
       (s.step - first_step) * static_cast<double>(tc.global_batch_size()) / std::max(train_secs, 1e-9);
   result.tokens_per_sec = run_tokens / std::max(train_secs, 1e-9);
+  result.peak_rss_bytes = PeakRssBytes();
+  LogInfo(Str("memory (rank ", rank, "): peak activations ", result.peak_activation_bytes / 1e6,
+              " MB per step (recompute ", config::RecomputeMode_Name(s.cfg.model().sequence().recompute()),
+              "), peak RSS ", result.peak_rss_bytes / 1e6, " MB"));
   s.last_checkpoint = SaveModelCheckpoint(*s.comm, s.CheckpointRoot(), s.cfg, s.step, s.State(), tc.keep_last());
   LogInfo(Str("checkpoint written: ", s.last_checkpoint));
   result.checkpoint_dir = s.last_checkpoint;
@@ -500,7 +505,9 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
   fields.insert(fields.begin(), {{"step", static_cast<double>(s.step)},
                                  {"best_step", static_cast<double>(best_step)},
                                  {"sequences_per_sec", result.sequences_per_sec},
-                                 {"tokens_per_sec", result.tokens_per_sec}});
+                                 {"tokens_per_sec", result.tokens_per_sec},
+                                 {"peak_activation_bytes", static_cast<double>(result.peak_activation_bytes)},
+                                 {"peak_rss_bytes", static_cast<double>(result.peak_rss_bytes)}});
   metrics.Write("final", fields);
   return result;
 }

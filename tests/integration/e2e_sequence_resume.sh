@@ -26,9 +26,11 @@ D=(--set "data.data_root=$DATA")
 field() {
   grep "\"event\": \"$2\"" "$WORK/$1/metrics.jsonl" | sed -E "s/.*\"$3\": ([^,}]+).*/\1/"
 }
-# events OUTDIR EVENT: those lines, without the throughput fields (timing differs between runs).
+# events OUTDIR EVENT: those lines, without the throughput and memory fields
+# (timing and RSS differ between runs; a resumed run's peak covers fewer steps).
 events() {
-  grep "\"event\": \"$2\"" "$WORK/$1/metrics.jsonl" | sed -E 's/"(sequences|tokens)_per_sec": [^,}]+(, )?//g'
+  grep "\"event\": \"$2\"" "$WORK/$1/metrics.jsonl" |
+    sed -E 's/"(sequences_per_sec|tokens_per_sec|peak_activation_bytes|peak_rss_bytes)": [^,}]+(, )?//g'
 }
 # best_dir OUTDIR STEP
 best_dir() { printf '%s/%s/best/step_%010d' "$WORK" "$1" "$2"; }

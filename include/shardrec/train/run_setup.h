@@ -1,6 +1,7 @@
 // Small pieces every trainer's start-up and logging share.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "config.pb.h"
@@ -13,6 +14,9 @@ std::string JoinPath(const std::string& dir, const std::string& path);
 
 // h:mm:ss
 std::string FormatDuration(double seconds);
+
+// The process's peak resident set size so far (getrusage), bytes.
+size_t PeakRssBytes();
 
 // Sets the OpenMP and Eigen thread counts: train.threads, else this node's
 // cores shared among its ranks; warns when the launcher bound the rank to

@@ -34,6 +34,8 @@ struct SequenceTrainResult {
   uint64_t best_step = 0;         // the checkpoint the test numbers come from
   RetrievalEval best_validation;  // its validation numbers
   RetrievalEval test;
+  size_t peak_activation_bytes = 0;  // most activation bytes any step of this run held (this rank)
+  size_t peak_rss_bytes = 0;         // process peak resident set size (this rank)
   bool stopped_early = false;
   int stop_signal = 0;
   std::string checkpoint_dir, metrics_path;
