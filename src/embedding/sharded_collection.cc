@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "cpu/embedding_bag.h"
+#include "shardrec/comm/wire_type.h"
 #include "shardrec/core/error.h"
 #include "shardrec/core/log.h"
 #include "shardrec/core/rng.h"
@@ -254,8 +255,8 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
 
   // 4. Partial sums back to the requesters.
   std::vector<std::vector<float>>& pooled_recv = sv.float_recv;
-  AllToAll(*comm_, pooled_send, &pooled_recv);
-  for (int s = 0; s < world; ++s) last_fwd_bytes_ += pooled_send[s].size() * 4;
+  AllToAllFloats(*comm_, pooled_send, forward_wire_, &pooled_recv);
+  for (int s = 0; s < world; ++s) last_fwd_bytes_ += pooled_send[s].size() * (forward_wire_ == config::FP32 ? 4 : 2);
 
   // 5. Requesters add each shard's partial sum into its columns.
   out->resize(num_features());
@@ -382,9 +383,9 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
     }
   }
   std::vector<std::vector<float>>& grad_recv = sv.float_recv;
-  AllToAll(*comm_, grad_send, &grad_recv);
+  AllToAllFloats(*comm_, grad_send, backward_wire_, &grad_recv);
   last_bwd_bytes_ = 0;
-  for (int d = 0; d < world; ++d) last_bwd_bytes_ += grad_send[d].size() * 4;
+  for (int d = 0; d < world; ++d) last_bwd_bytes_ += grad_send[d].size() * (backward_wire_ == config::FP32 ? 4 : 2);
 
   // 2. Owners sum gradients per row. Loop order (segment, source rank, sample,
   //    position in bag) is the order a single process would use, so the sums

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "shardrec/comm/wire_type.h"
+
 namespace shardrec {
 
 void AllReduceGradients(Communicator& comm, const std::vector<ParamRef<float>>& params, size_t bucket_elems,
-                        std::vector<float>* scratch) {
-  if (comm.size() == 1) return;
+                        std::vector<float>* scratch, config::DType wire) {
+  // One rank has nothing to sum, but a reduced wire type still rounds the
+  // gradients, so that the policy means the same thing at any rank count.
+  if (comm.size() == 1 && wire == config::FP32) return;
   bucket_elems = std::max<size_t>(bucket_elems, 1);
   scratch->resize(bucket_elems);
   // Walk the parameters as one long virtual array, one bucket at a time.
@@ -26,7 +30,7 @@ void AllReduceGradients(Communicator& comm, const std::vector<ParamRef<float>>& 
         off_end = 0;
       }
     }
-    AllReduceSum(comm, scratch->data(), filled);
+    AllReduceSumFloats(comm, scratch->data(), filled, wire);
     // Unpack.
     size_t used = 0;
     while (used < filled) {

@@ -194,7 +194,7 @@ struct SequenceTrainer::Impl {
   // updates. Returns the global loss.
   double ApplyStep(double local_loss) {
     const size_t bucket = static_cast<size_t>(cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
-    AllReduceGradients(*comm, params, bucket, &allreduce_scratch);
+    AllReduceGradients(*comm, params, bucket, &allreduce_scratch, cfg.precision().gradient_allreduce());
     const double loss = AllReduceScalar<double>(*comm, local_loss, ReduceOp::kSum);
     StopIfNonFinite(*comm, loss, params, d_emb, step, [&] {
       return SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
@@ -261,6 +261,7 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   LogInfo(DescribePlan(plan));
   // Item ids are the rows: no hashing.
   s.embedding = std::make_unique<ShardedEmbeddingCollection>(tables, plan, emb_cfg, config::MODULO, tc.seed(), comm);
+  s.embedding->set_wire_types(cfg.precision().embedding_forward_comm(), cfg.precision().embedding_backward_comm());
   s.encoder = std::make_unique<SequenceEncoder<float>>(kind, cfg.model().sequence(), s.dim, static_cast<int>(s.max_len),
                                                        tc.seed());
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());

@@ -103,6 +103,7 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   LogInfo(DescribePlan(plan));
   s.embedding = std::make_unique<ShardedEmbeddingCollection>(tables, plan, cfg.embedding(), cfg.data().id_transform(),
                                                              tc.seed(), comm);
+  s.embedding->set_wire_types(cfg.precision().embedding_forward_comm(), cfg.precision().embedding_backward_comm());
   s.model = std::make_unique<Dlrm<float>>(cfg.model().dlrm(), s.num_dense, s.num_sparse, s.emb_dim, tc.seed());
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
   s.params = s.model->Params();
@@ -202,7 +203,7 @@ TrainResult Trainer::Run(bool resume) {
     s.model->Backward(dlogits, &d_emb);
     result.dense_s += t.Seconds();
     t.Reset();
-    AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch);
+    AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch, s.cfg.precision().gradient_allreduce());
     const double loss = AllReduceScalar<double>(*s.comm, local_loss, ReduceOp::kSum);
     StopIfNonFinite(*s.comm, loss, s.params, d_emb, s.step, [&] {
       s.SaveCheckpoint();
@@ -282,7 +283,18 @@ TrainResult Trainer::Run(bool resume) {
   const DataStats ds = src->stats();
   if (ds.malformed_skipped > 0) LogInfo(Str("data: ", ds.malformed_skipped, " malformed lines skipped"));
   for (const auto& [reason, count] : ds.malformed_by_reason) LogInfo(Str("  ", count, " x ", reason));
+  // Bytes this rank sent per step: the embedding all-to-alls (last step) and the
+  // dense-gradient all-reduce (2(N-1)/N of the gradients, ring-equivalent).
+  const double wire_bytes = s.cfg.precision().gradient_allreduce() == config::FP32 ? 4.0 : 2.0;
+  size_t dense_elems = 0;
+  for (const auto& p : s.params) dense_elems += p.size;
+  const double a2a_bytes = static_cast<double>(s.embedding->last_forward_bytes() + s.embedding->last_backward_bytes());
+  const double ar_bytes = 2.0 * (s.comm->size() - 1) / s.comm->size() * dense_elems * wire_bytes;
+  LogInfo(Str("bytes sent per step (rank ", rank, "): embedding all-to-all ", a2a_bytes / 1e6,
+              " MB, gradient all-reduce ", ar_bytes / 1e6, " MB"));
   metrics.Write("final", {{"step", static_cast<double>(s.step)},
+                          {"alltoall_bytes_per_step", a2a_bytes},
+                          {"allreduce_bytes_per_step", ar_bytes},
                           {"auc", result.eval.auc},
                           {"logloss", result.eval.logloss},
                           {"samples_per_sec", result.samples_per_sec},

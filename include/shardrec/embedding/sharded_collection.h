@@ -73,6 +73,12 @@ class ShardedEmbeddingCollection {
   // naming the file, when something is missing, corrupt or incompatible.
   void LoadShards(const std::vector<std::string>& files);
 
+  // Wire types of the forward (pooled rows) and backward (gradients) all-to-alls.
+  void set_wire_types(config::DType forward, config::DType backward) {
+    forward_wire_ = forward;
+    backward_wire_ = backward;
+  }
+
   const plan::ShardingPlan& plan() const { return plan_; }
   const std::vector<TableSpec>& tables() const { return tables_; }
   int num_features() const { return static_cast<int>(feature_table_.size()); }
@@ -116,7 +122,9 @@ class ShardedEmbeddingCollection {
   std::vector<std::vector<int>> local_shard_of_;   // [table][shard] -> index in shards_ or -1
   std::vector<std::vector<Segment>> segments_to_;  // [rank] -> segments owned by that rank
   std::vector<uint64_t> table_salt_;               // [table] hash salt derived from its name
-  bool any_adaptive_ = false;                      // some table's storage learns (CAFE): same on all ranks
+  bool any_adaptive_ = false;
+  config::DType forward_wire_ = config::FP32,
+                backward_wire_ = config::FP32;  // some table's storage learns (CAFE): same on all ranks
 
   // Per-step state.
   std::vector<std::vector<int64_t>> feature_rows_;  // [f] mapped row of every id in the local batch
