@@ -108,6 +108,12 @@ void Dlrm<T>::Backward(const Vec<T>& dlogits, std::vector<Mat<T>>* d_emb) {
 }
 
 template <typename T>
+void Dlrm<T>::set_compute(ComputeType type) {
+  if (bottom_) bottom_->set_compute(type);
+  top_->set_compute(type);
+}
+
+template <typename T>
 std::vector<ParamRef<T>> Dlrm<T>::Params() {
   std::vector<ParamRef<T>> params;
   if (bottom_) params = bottom_->Params();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "shardrec/core/error.h"
 #include "shardrec/core/rng.h"
@@ -70,6 +71,16 @@ SequenceEncoder<T>::SequenceEncoder(EncoderKind kind, const config::SequenceMode
     }
   }
   if (kind == EncoderKind::kSasRec) final_norm_.emplace(dim, 1e-8, "final_norm");
+}
+
+template <typename T>
+void SequenceEncoder<T>::set_compute(ComputeType type) {
+  SR_CHECK(std::is_same_v<T, float> || type == ComputeType::kFp32)
+      << "sequence encoder: compute type " << ComputeTypeName(type)
+      << " applies to float models; double models compute in double";
+  for (auto& l : hstu_) l->set_compute(type);
+  for (auto& l : sasrec_) l->set_compute(type);
+  compute_ = type;
 }
 
 template <typename T>

@@ -1,6 +1,7 @@
 #include "shardrec/nn/hstu_layer.h"
 
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 #include "common/hstu_bias.h"
@@ -46,6 +47,13 @@ HstuLayer<T>::HstuLayer(const HstuLayerShape& shape, uint64_t seed, uint64_t str
 }
 
 template <typename T>
+void HstuLayer<T>::set_compute(ComputeType type) {
+  SR_CHECK(std::is_same_v<T, float> || type == ComputeType::kFp32)
+      << name_ << ": compute type " << ComputeTypeName(type) << " applies to float layers; double layers compute in double";
+  compute_ = type;
+}
+
+template <typename T>
 HstuAttentionParams<T> HstuLayer<T>::AttentionParams() const {
   HstuAttentionParams<T> p;
   p.heads = shape_.heads;
@@ -63,8 +71,7 @@ template <typename T>
 void HstuLayer<T>::ProjectIn(const Mat<T>& x, Activations* a) const {
   SR_CHECK(x.cols() == shape_.dim) << name_ << ": input has " << x.cols() << " columns, expected " << shape_.dim;
   LayerNormForward(x, T(kEps), &a->x_hat, &a->x_rstd);
-  a->pre.resize(x.rows(), w_uvqk_.cols());
-  a->pre.noalias() = a->x_hat * w_uvqk_;
+  MatMul(compute_, a->x_hat, Trans::kNo, w_uvqk_, Trans::kNo, &a->pre);
   a->uvqk = a->pre.unaryExpr([](T s) { return kernels::Silu(s); });
 }
 
@@ -78,7 +85,7 @@ void HstuLayer<T>::Gate(Activations* a, Dropout<T>* dropout, const std::vector<u
 template <typename T>
 void HstuLayer<T>::ProjectOut(const Mat<T>& x, const Activations& a, Mat<T>* y) const {
   *y = x;
-  y->noalias() += a.gated * w_o_;
+  MatMul(compute_, a.gated, Trans::kNo, w_o_, Trans::kNo, y, T(1));
   y->rowwise() += b_o_;
 }
 
@@ -159,9 +166,10 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
       << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols();
   SR_CHECK(dx != &dy) << name_ << ": dx may not alias dy";
   const int uv = shape_.heads * shape_.dv;
-  g_o_.noalias() = act_.gated.transpose() * dy;
+  MatMul(compute_, act_.gated, Trans::kYes, dy, Trans::kNo, &g_o_);
   g_b_o_.noalias() = dy.colwise().sum();
-  Mat<T> d_gated = dy * w_o_.transpose();
+  Mat<T> d_gated;
+  MatMul(compute_, dy, Trans::kNo, w_o_, Trans::kYes, &d_gated);
   dropout_.Backward(&d_gated);
   Mat<T> d_pre(dy.rows(), w_uvqk_.cols());
   d_pre.leftCols(uv) = d_gated.cwiseProduct(act_.attn_hat);           // dU
@@ -174,8 +182,9 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
                         shape_.relative_bias ? g_time_.data() : nullptr);
   // Through the SiLU: d pre = d uvqk * SiLU'(pre).
   d_pre.array() *= act_.pre.unaryExpr([](T s) { return kernels::SiluGrad(s); }).array();
-  g_uvqk_.noalias() = act_.x_hat.transpose() * d_pre;
-  Mat<T> d_x_hat = d_pre * w_uvqk_.transpose();
+  MatMul(compute_, act_.x_hat, Trans::kYes, d_pre, Trans::kNo, &g_uvqk_);
+  Mat<T> d_x_hat;
+  MatMul(compute_, d_pre, Trans::kNo, w_uvqk_, Trans::kYes, &d_x_hat);
   LayerNormBackward(act_.x_hat, act_.x_rstd, d_x_hat, &d_x_hat);
   *dx = dy + d_x_hat;
   ReleaseActivations();

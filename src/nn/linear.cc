@@ -1,6 +1,7 @@
 #include "shardrec/nn/linear.h"
 
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 #include "shardrec/core/error.h"
@@ -37,8 +38,7 @@ void Linear<T>::Forward(const Mat<T>& x, Mat<T>* y) {
   SR_CHECK(x.cols() == weight_.rows()) << name_ << ": input has " << x.cols() << " columns, expected "
                                        << weight_.rows();
   input_ = &x;
-  y->resize(x.rows(), weight_.cols());
-  y->noalias() = x * weight_;
+  MatMul(compute_, x, Trans::kNo, weight_, Trans::kNo, y);
   y->rowwise() += bias_;
 }
 
@@ -48,12 +48,16 @@ void Linear<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   SR_CHECK(dy.rows() == input_->rows() && dy.cols() == weight_.cols())
       << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols() << ", expected " << input_->rows() << "x"
       << weight_.cols();
-  weight_grad_.noalias() = input_->transpose() * dy;
+  MatMul(compute_, *input_, Trans::kYes, dy, Trans::kNo, &weight_grad_);
   bias_grad_.noalias() = dy.colwise().sum();
-  if (dx != nullptr) {
-    dx->resize(dy.rows(), weight_.rows());
-    dx->noalias() = dy * weight_.transpose();
-  }
+  if (dx != nullptr) MatMul(compute_, dy, Trans::kNo, weight_, Trans::kYes, dx);
+}
+
+template <typename T>
+void Linear<T>::set_compute(ComputeType type) {
+  SR_CHECK(std::is_same_v<T, float> || type == ComputeType::kFp32)
+      << name_ << ": compute type " << ComputeTypeName(type) << " applies to float layers; double layers compute in double";
+  compute_ = type;
 }
 
 template <typename T>

@@ -61,6 +61,11 @@ void Mlp<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
 }
 
 template <typename T>
+void Mlp<T>::set_compute(ComputeType type) {
+  for (auto& layer : layers_) layer.set_compute(type);
+}
+
+template <typename T>
 std::vector<ParamRef<T>> Mlp<T>::Params() {
   std::vector<ParamRef<T>> out;
   for (auto& layer : layers_) {

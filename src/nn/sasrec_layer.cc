@@ -30,6 +30,11 @@ void SasRecLayer<T>::set_recompute(Recompute mode) {
 }
 
 template <typename T>
+void SasRecLayer<T>::set_compute(ComputeType type) {
+  for (Linear<T>* l : {&q_, &k_, &v_, &o_, &ffn1_, &ffn2_}) l->set_compute(type);
+}
+
+template <typename T>
 size_t SasRecLayer<T>::SavedBytes() const {
   size_t b = ln1_.SavedBytes() + ln2_.SavedBytes() + attn_dropout_.SavedBytes() + ffn_dropout_.SavedBytes();
   for (const Mat<T>* m : {&z1_, &qm_, &km_, &vm_, &attn_, &proj_, &h_, &z2_, &f1_, &f2_}) b += BytesOf(*m);

@@ -69,6 +69,11 @@ std::string SaveModelCheckpoint(Communicator& comm, const std::string& root, con
   m.set_rng_seed(cfg.train().seed());
   m.set_dense_optimizer_step(step);
   m.set_sparse_optimizer_step(step);
+  if (state.scaler != nullptr) {
+    m.set_loss_scale(state.scaler->raw_scale());
+    m.set_loss_scale_good_steps(state.scaler->good_steps());
+    m.set_skipped_steps(state.scaler->skipped_steps());
+  }
   CheckpointWriters w;
   w.dense = [&](std::ostream& out) { WriteDense(out, state); };
   w.shards = [&](std::ostream& out) { state.embedding->SaveShards(out); };
@@ -107,6 +112,9 @@ uint64_t LoadModelCheckpoint(Communicator& comm, const std::string& dir, const M
     for (int r = 0; r < m.world_size(); ++r) shard_files.push_back(dir + "/" + ShardFileName(r));
   }
   state.embedding->LoadShards(shard_files);
+  if (state.scaler != nullptr && m.has_loss_scale()) {
+    state.scaler->Restore(m.loss_scale(), m.loss_scale_good_steps(), m.skipped_steps());
+  }
   return m.step();
 }
 

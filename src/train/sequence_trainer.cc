@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 
 #include "shardrec/config/config.h"
 #include "shardrec/core/error.h"
@@ -25,6 +26,7 @@
 #include "shardrec/train/finite_guard.h"
 #include "shardrec/train/full_ranking.h"
 #include "shardrec/train/gradient_sync.h"
+#include "shardrec/train/loss_scaler.h"
 #include "shardrec/train/metrics_log.h"
 #include "shardrec/train/model_state.h"
 #include "shardrec/train/run_setup.h"
@@ -100,6 +102,7 @@ struct SequenceTrainer::Impl {
   std::unique_ptr<SequenceEncoder<float>> encoder;
   std::unique_ptr<DenseOptimizer> optimizer;
   std::unique_ptr<SampledSoftmaxLoss<float>> loss;
+  std::unique_ptr<LossScaler> scaler;
   std::unique_ptr<SequenceTrainSource> train_src;
   std::vector<ParamRef<float>> params;
   std::vector<float> allreduce_scratch;
@@ -115,7 +118,7 @@ struct SequenceTrainer::Impl {
   std::string OutputDir() const { return cfg.train().output_dir(); }
   std::string CheckpointRoot() const { return JoinPath(OutputDir(), cfg.train().checkpoint_dir()); }
   std::string BestRoot() const { return JoinPath(OutputDir(), "best"); }
-  ModelState State() { return {&params, optimizer.get(), embedding.get()}; }
+  ModelState State() { return {&params, optimizer.get(), embedding.get(), scaler.get()}; }
 
   void MakeTrainSource() {
     SliceSpec spec;
@@ -196,13 +199,19 @@ struct SequenceTrainer::Impl {
     const size_t bucket = static_cast<size_t>(cfg.train().allreduce_bucket_mb() * 1e6 / sizeof(float));
     AllReduceGradients(*comm, params, bucket, &allreduce_scratch, cfg.precision().gradient_allreduce());
     const double loss = AllReduceScalar<double>(*comm, local_loss, ReduceOp::kSum);
-    StopIfNonFinite(*comm, loss, params, d_emb, step, [&] {
-      return SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
-    });
-    embedding->BackwardAndUpdate(d_emb, step);
-    optimizer->Step(params, step);
+    // FP16: an overflowing step is skipped (nothing applied) and the scale shrinks.
+    const bool apply = scaler->Unscale(*comm, loss, params, &d_emb, step);
+    if (!scaler->active()) {
+      StopIfNonFinite(*comm, loss, params, d_emb, step, [&] {
+        return SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
+      });
+    }
+    if (apply) {
+      embedding->BackwardAndUpdate(d_emb, step);
+      optimizer->Step(params, step);
+    }
     ++step;
-    return loss;
+    return apply ? loss : std::numeric_limits<double>::quiet_NaN();
   }
   RetrievalEval EvaluateCandidates(SequenceSplit split);
 
@@ -266,6 +275,7 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
                                                        tc.seed());
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
   s.loss = std::make_unique<SampledSoftmaxLoss<float>>(cfg.model().sequence().temperature());
+  s.scaler = std::make_unique<LossScaler>(cfg.precision());
   s.params = s.encoder->Params();
   size_t dense = 0;
   for (const auto& p : s.params) dense += p.size;
@@ -328,6 +338,11 @@ double SequenceTrainer::Step() {
   const double local_loss = s.loss->Forward(queries, pos, neg, pos_ids, neg_ids, std::max(1.0, global_queries));
   MatF dq, dpos, dneg;
   s.loss->Backward(&dq, &dpos, &dneg);
+  if (s.scaler->active()) {  // FP16: scale the loss gradient (undone before any update)
+    dq *= s.scaler->scale();
+    dpos *= s.scaler->scale();
+    dneg *= s.scaler->scale();
+  }
   MatF d_users = MatF::Zero(tokens, s.dim), d_items;
   for (int64_t q = 0; q < nq; ++q) d_users.row(query_rows[q]) = dq.row(q);
   s.encoder->Backward(d_users, &d_items);
@@ -431,7 +446,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
       tc.stop_after_steps() > 0 ? std::min<uint64_t>(tc.steps(), first_step + tc.stop_after_steps()) : tc.steps();
   Timer run_timer, interval_timer;
   double interval_loss = 0, train_secs = 0;
-  uint64_t interval_steps = 0, interval_tokens = 0, run_tokens = 0;
+  uint64_t interval_steps = 0, interval_applied = 0, interval_tokens = 0, run_tokens = 0;
   while (s.step < last_step) {
     Timer step_timer;
     const double loss = Step();
@@ -440,17 +455,22 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
     const uint64_t tokens = static_cast<uint64_t>(AllReduceScalar<int64_t>(*s.comm, s.sb.num_tokens(), ReduceOp::kSum));
     interval_tokens += tokens;
     run_tokens += tokens;
-    interval_loss += loss;
+    if (!std::isnan(loss)) {  // NaN: skipped for fp16 overflow
+      interval_loss += loss;
+      ++interval_applied;
+    }
     ++interval_steps;
     if (s.step % tc.log_every() == 0 || s.step == last_step) {
       const double secs = std::max(interval_timer.Seconds(), 1e-9);
-      const double mean_loss = interval_loss / static_cast<double>(interval_steps);
+      const double mean_loss = interval_loss / static_cast<double>(std::max<uint64_t>(1, interval_applied));
       const double sps = interval_steps * static_cast<double>(tc.global_batch_size()) / secs;
       char line[256];
       std::snprintf(line, sizeof(line), "step %llu/%llu | loss %.5f | %.0f sequences/s | %.0f tokens/s | lr %.3g",
                     static_cast<unsigned long long>(s.step), static_cast<unsigned long long>(tc.steps()), mean_loss,
                     sps, interval_tokens / secs, s.optimizer->LearningRate(s.step - 1));
-      LogInfo(line);
+      LogInfo(s.scaler->active() ? Str(line, " | loss scale ", s.scaler->raw_scale(), ", ", s.scaler->skipped_steps(),
+                                       " step(s) skipped")
+                                 : std::string(line));
       metrics.Write("train", {{"step", static_cast<double>(s.step)},
                               {"loss", mean_loss},
                               {"sequences_per_sec", sps},
@@ -458,7 +478,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
                               {"elapsed_s", run_timer.Seconds()}});
       result.last_loss = mean_loss;
       interval_loss = 0;
-      interval_steps = interval_tokens = 0;
+      interval_steps = interval_applied = interval_tokens = 0;
       interval_timer.Reset();
     }
     if (tc.eval_every() > 0 && s.step % tc.eval_every() == 0 && s.step < tc.steps()) {
@@ -508,7 +528,8 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
                                  {"sequences_per_sec", result.sequences_per_sec},
                                  {"tokens_per_sec", result.tokens_per_sec},
                                  {"peak_activation_bytes", static_cast<double>(result.peak_activation_bytes)},
-                                 {"peak_rss_bytes", static_cast<double>(result.peak_rss_bytes)}});
+                                 {"peak_rss_bytes", static_cast<double>(result.peak_rss_bytes)},
+                                 {"skipped_steps", static_cast<double>(s.scaler->skipped_steps())}});
   metrics.Write("final", fields);
   return result;
 }
@@ -564,7 +585,7 @@ double SequenceTrainer::Impl::StepCandidates() {
   const double local_loss = bce.Forward(logits, Eigen::Map<const Vec<float>>(labels.data(), nc), std::max(1.0, global));
   Vec<float> dlogits;
   bce.Backward(&dlogits);
-  dlogits *= inv_temp;
+  dlogits *= inv_temp * scaler->scale();  // scale is 1 unless FP16 loss scaling is on
   MatF d_users = MatF::Zero(e.rows(), dim), d_items;
   MatF d_hat = dlogits.asDiagonal() * cand_users;
   const MatF du = dlogits.asDiagonal() * cand_hat;

@@ -25,6 +25,7 @@
 #include "shardrec/train/checkpoint.h"
 #include "shardrec/train/finite_guard.h"
 #include "shardrec/train/gradient_sync.h"
+#include "shardrec/train/loss_scaler.h"
 #include "shardrec/train/metrics_log.h"
 #include "shardrec/train/model_state.h"
 #include "shardrec/train/run_setup.h"
@@ -51,6 +52,7 @@ struct Trainer::Impl {
   std::unique_ptr<ShardedEmbeddingCollection> embedding;
   std::unique_ptr<Dlrm<float>> model;
   std::unique_ptr<DenseOptimizer> optimizer;
+  std::unique_ptr<LossScaler> scaler;
   std::vector<ParamRef<float>> params;
   BceWithLogits<float> loss;
   std::vector<float> allreduce_scratch;
@@ -59,7 +61,7 @@ struct Trainer::Impl {
   std::string OutputDir() const { return cfg.train().output_dir(); }
   std::string CheckpointRoot() const { return JoinPath(OutputDir(), cfg.train().checkpoint_dir()); }
 
-  ModelState State() { return {&params, optimizer.get(), embedding.get()}; }
+  ModelState State() { return {&params, optimizer.get(), embedding.get(), scaler.get()}; }
 
   void SaveCheckpoint() {
     last_checkpoint = SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
@@ -106,6 +108,7 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   s.embedding->set_wire_types(cfg.precision().embedding_forward_comm(), cfg.precision().embedding_backward_comm());
   s.model = std::make_unique<Dlrm<float>>(cfg.model().dlrm(), s.num_dense, s.num_sparse, s.emb_dim, tc.seed());
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
+  s.scaler = std::make_unique<LossScaler>(cfg.precision());
   s.params = s.model->Params();
   size_t dense_params = 0;
   for (const auto& p : s.params) dense_params += p.size;
@@ -181,7 +184,7 @@ TrainResult Trainer::Run(bool resume) {
   const uint64_t first_step = s.step;
   Timer run_timer, interval_timer;
   double interval_loss = 0.0;
-  uint64_t interval_steps = 0;
+  uint64_t interval_steps = 0, interval_applied = 0;  // applied: not skipped for fp16 overflow
   Batch batch;
   std::vector<MatF> emb, d_emb;
   Vec<float> dlogits;
@@ -200,37 +203,49 @@ TrainResult Trainer::Run(bool resume) {
     const double local_loss =
         s.loss.Forward(logits, Eigen::Map<const Vec<float>>(batch.labels.data(), batch.batch_size), G);
     s.loss.Backward(&dlogits);
+    if (s.scaler->active()) dlogits *= s.scaler->scale();
     s.model->Backward(dlogits, &d_emb);
     result.dense_s += t.Seconds();
     t.Reset();
     AllReduceGradients(*s.comm, s.params, bucket, &s.allreduce_scratch, s.cfg.precision().gradient_allreduce());
     const double loss = AllReduceScalar<double>(*s.comm, local_loss, ReduceOp::kSum);
-    StopIfNonFinite(*s.comm, loss, s.params, d_emb, s.step, [&] {
-      s.SaveCheckpoint();
-      return s.last_checkpoint;
-    });
+    // FP16: an overflowing step is skipped (nothing applied) and the scale shrinks.
+    const bool apply = s.scaler->Unscale(*s.comm, loss, s.params, &d_emb, s.step);
+    if (!s.scaler->active()) {
+      StopIfNonFinite(*s.comm, loss, s.params, d_emb, s.step, [&] {
+        s.SaveCheckpoint();
+        return s.last_checkpoint;
+      });
+    }
     result.allreduce_s += t.Seconds();
     t.Reset();
-    s.embedding->BackwardAndUpdate(d_emb, s.step);
-    result.embedding_s += t.Seconds();
-    t.Reset();
-    s.optimizer->Step(s.params, s.step);
-    result.optimizer_s += t.Seconds();
+    if (apply) {
+      s.embedding->BackwardAndUpdate(d_emb, s.step);
+      result.embedding_s += t.Seconds();
+      t.Reset();
+      s.optimizer->Step(s.params, s.step);
+      result.optimizer_s += t.Seconds();
+    }
     ++s.step;
-    interval_loss += loss;
+    if (apply) {
+      interval_loss += loss;
+      ++interval_applied;
+    }
     ++interval_steps;
 
     if (s.step % tc.log_every() == 0 || s.step == last_step) {
       const double secs = interval_timer.Seconds();
       const double sps = interval_steps * G / std::max(secs, 1e-9);
       const double per_step = run_timer.Seconds() / static_cast<double>(s.step - first_step);
-      const double mean_loss = interval_loss / static_cast<double>(interval_steps);
+      const double mean_loss = interval_loss / static_cast<double>(std::max<uint64_t>(1, interval_applied));
       char line[256];
       std::snprintf(line, sizeof(line), "step %llu/%llu | loss %.5f | %.0f samples/s | lr %.3g | eta %s",
                     static_cast<unsigned long long>(s.step), static_cast<unsigned long long>(tc.steps()), mean_loss,
                     sps, s.optimizer->LearningRate(s.step - 1),
                     FormatDuration(per_step * (tc.steps() - s.step)).c_str());
-      LogInfo(line);
+      LogInfo(s.scaler->active() ? Str(line, " | loss scale ", s.scaler->raw_scale(), ", ", s.scaler->skipped_steps(),
+                                       " step(s) skipped")
+                                 : std::string(line));
       metrics.Write("train", {{"step", static_cast<double>(s.step)},
                               {"loss", mean_loss},
                               {"samples_per_sec", sps},
@@ -238,7 +253,7 @@ TrainResult Trainer::Run(bool resume) {
                               {"elapsed_s", run_timer.Seconds()}});
       result.last_loss = mean_loss;
       interval_loss = 0.0;
-      interval_steps = 0;
+      interval_steps = interval_applied = 0;
       interval_timer.Reset();
     }
     if (tc.eval_every() > 0 && s.step % tc.eval_every() == 0 && s.step < tc.steps()) {
@@ -294,6 +309,7 @@ TrainResult Trainer::Run(bool resume) {
               " MB, gradient all-reduce ", ar_bytes / 1e6, " MB"));
   metrics.Write("final", {{"step", static_cast<double>(s.step)},
                           {"alltoall_bytes_per_step", a2a_bytes},
+                          {"skipped_steps", static_cast<double>(s.scaler->skipped_steps())},
                           {"allreduce_bytes_per_step", ar_bytes},
                           {"auc", result.eval.auc},
                           {"logloss", result.eval.logloss},

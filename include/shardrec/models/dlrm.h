@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config.pb.h"
+#include "shardrec/core/gemm.h"
 #include "shardrec/core/matrix.h"
 #include "shardrec/nn/interaction.h"
 #include "shardrec/nn/mlp.h"
@@ -37,6 +38,12 @@ class Dlrm {
   // Bottom MLP first ("bottom_mlp.<i>.weight|bias"), then top ("top_mlp.<i>.weight|bias").
   std::vector<ParamRef<T>> Params();
   size_t NumParams();
+
+  // Compute type of both MLPs' products (precision.compute; see core/gemm.h).
+  // The interaction's dot products stay T. Float models take any type, double
+  // models only kFp32.
+  void set_compute(ComputeType type);
+  ComputeType compute() const { return top_->compute(); }
 
   int interaction_dim() const { return interaction_->output_dim(); }
   int num_dense() const { return num_dense_; }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config.pb.h"
+#include "shardrec/core/gemm.h"
 #include "shardrec/core/matrix.h"
 #include "shardrec/nn/dropout.h"
 #include "shardrec/nn/hstu_layer.h"
@@ -66,6 +67,13 @@ class SequenceEncoder {
   // recompute mode: the forward's end, or a block's rebuilt state in backward.
   size_t peak_activation_bytes() const { return peak_activation_bytes_; }
 
+  // Compute type of every block's projection products (precision.compute;
+  // HstuLayer / SasRecLayer::set_compute), training and KV-cached inference
+  // alike. Embedding, normalisation and attention stay T. Float encoders take
+  // any type, double encoders only kFp32.
+  void set_compute(ComputeType type);
+  ComputeType compute() const { return compute_; }
+
   std::vector<ParamRef<T>> Params();
   EncoderKind kind() const { return kind_; }
   int dim() const { return dim_; }
@@ -88,6 +96,7 @@ class SequenceEncoder {
   Mat<T> normed_, out_;
   Vec<T> inv_norm_;
   size_t forward_bytes_ = 0, peak_activation_bytes_ = 0;
+  ComputeType compute_ = ComputeType::kFp32;
 };
 
 extern template class SequenceEncoder<float>;

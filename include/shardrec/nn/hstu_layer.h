@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "shardrec/core/gemm.h"
 #include "shardrec/core/matrix.h"
 #include "shardrec/nn/dropout.h"
 #include "shardrec/nn/hstu_attention.h"
@@ -50,6 +51,15 @@ class HstuLayer {
   // (which rebuilds what Forward dropped).
   size_t SavedBytes() const;
   size_t last_backward_peak_bytes() const { return backward_peak_bytes_; }
+
+  // Type of the projection products (see core/gemm.h): x_hat W_uvqk and
+  // gated W_o, and in Backward their weight and input gradients. The attention
+  // itself stays T: its per-tile products are small blocks inside the jagged
+  // kernel (hstu_attention.h), where conversion would cost more than the
+  // products, and its scores feed the relative bias and SiLU directly.
+  // Float layers take any type, double layers only kFp32.
+  void set_compute(ComputeType type);
+  ComputeType compute() const { return compute_; }
 
   // x: tokens x dim. `layout` must stay alive and unchanged until Backward.
   void Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y);
@@ -108,6 +118,7 @@ class HstuLayer {
   const Mat<T>* input_ = nullptr;
   Activations act_;
   Recompute recompute_ = Recompute::kNone;
+  ComputeType compute_ = ComputeType::kFp32;
   size_t backward_peak_bytes_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "shardrec/core/gemm.h"
 #include "shardrec/core/matrix.h"
 #include "shardrec/nn/param.h"
 
@@ -27,6 +28,12 @@ class Linear {
 
   std::vector<ParamRef<T>> Params();
 
+  // Type of the three products (x W, dy W^T, x^T dy); see core/gemm.h. The
+  // weights stay T; the bias add and dy's column sum stay T. Float layers take
+  // any type, double layers only kFp32 (anything else throws).
+  void set_compute(ComputeType type);
+  ComputeType compute() const { return compute_; }
+
   int in() const { return static_cast<int>(weight_.rows()); }
   int out() const { return static_cast<int>(weight_.cols()); }
   Mat<T>& weight() { return weight_; }
@@ -41,6 +48,7 @@ class Linear {
   Mat<T> weight_grad_;
   RowVec<T> bias_grad_;
   const Mat<T>* input_ = nullptr;
+  ComputeType compute_ = ComputeType::kFp32;
 };
 
 extern template class Linear<float>;

@@ -30,6 +30,10 @@ class Mlp {
 
   std::vector<ParamRef<T>> Params();
 
+  // Compute type of every layer's products (Linear::set_compute).
+  void set_compute(ComputeType type);
+  ComputeType compute() const { return layers_.front().compute(); }
+
   int in() const { return in_; }
   int out() const { return layers_.back().out(); }
   int num_layers() const { return static_cast<int>(layers_.size()); }

@@ -37,6 +37,11 @@ class SasRecLayer {
   size_t SavedBytes() const;
   size_t last_backward_peak_bytes() const { return backward_peak_bytes_; }
 
+  // Type of the q, k, v, o and feed-forward products (Linear::set_compute);
+  // the softmax attention stays T, as HSTU's attention does.
+  void set_compute(ComputeType type);
+  ComputeType compute() const { return q_.compute(); }
+
   // `layout` must stay alive until Backward.
   void Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<T>* y);
   void Backward(const Mat<T>& dy, Mat<T>* dx);

@@ -13,6 +13,7 @@
 #include "shardrec/embedding/sharded_collection.h"
 #include "shardrec/nn/param.h"
 #include "shardrec/optim/dense_optimizer.h"
+#include "shardrec/train/loss_scaler.h"
 
 namespace shardrec {
 
@@ -20,6 +21,7 @@ struct ModelState {
   const std::vector<ParamRef<float>>* params = nullptr;
   DenseOptimizer* optimizer = nullptr;
   ShardedEmbeddingCollection* embedding = nullptr;
+  LossScaler* scaler = nullptr;  // optional: its scale and counters are saved too
 };
 
 // Collective. Writes the checkpoint of global step `step` under `root`, keeping

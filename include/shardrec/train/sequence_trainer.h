@@ -49,7 +49,8 @@ class SequenceTrainer {
   SequenceTrainResult Run(bool resume);
   // Collective: the current model on a split.
   RetrievalEval Evaluate(SequenceSplit split);
-  // One training step on the next global batch; returns the global mean loss.
+  // One training step on the next global batch; returns the global mean loss,
+  // or NaN when FP16 loss scaling skipped the step for overflow.
   double Step();
   // Dense parameters, then the item table, gathered on every rank. Collective.
   std::vector<float> GatherAllParameters();

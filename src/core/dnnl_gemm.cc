@@ -1,0 +1,177 @@
+#include "dnnl_gemm.h"
+
+#include <omp.h>
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "operand_rounding.h"
+#include "shardrec/core/error.h"
+
+// oneDNN sizes its thread team when a primitive is created and runs it on its
+// threading runtime; with OpenMP (Debian's build) that team is
+// omp_get_max_threads(), so omp_set_num_threads / train.threads bound it.
+#if DNNL_CPU_THREADING_RUNTIME != DNNL_RUNTIME_OMP
+#warning "oneDNN is not built on OpenMP: omp_set_num_threads will not bound its bf16 matmul threads"
+#endif
+
+namespace shardrec::gemm_detail {
+namespace {
+
+// One cached product: everything a matmul primitive is specialised for. The
+// thread count is part of it because oneDNN plans its work split per primitive.
+struct Key {
+  int64_t m, n, k, ldc;
+  bool trans_a, trans_b;
+  uint32_t alpha_bits, beta_bits;
+  int threads;
+
+  bool operator==(const Key& o) const {
+    return m == o.m && n == o.n && k == o.k && ldc == o.ldc && trans_a == o.trans_a && trans_b == o.trans_b &&
+           alpha_bits == o.alpha_bits && beta_bits == o.beta_bits && threads == o.threads;
+  }
+};
+
+struct KeyHash {
+  size_t operator()(const Key& key) const {
+    size_t h = 0;
+    auto mix = [&h](uint64_t v) { h ^= std::hash<uint64_t>()(v) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2); };
+    for (int64_t v : {key.m, key.n, key.k, key.ldc}) mix(static_cast<uint64_t>(v));
+    mix((uint64_t{key.trans_a} << 1) | uint64_t{key.trans_b});
+    mix((uint64_t{key.alpha_bits} << 32) | key.beta_bits);
+    mix(static_cast<uint64_t>(key.threads));
+    return h;
+  }
+};
+
+struct Matmul {
+  dnnl::matmul primitive;
+  dnnl::memory::desc a, b, c;
+};
+
+// Never destroyed: oneDNN's own globals may be gone by the time static
+// destructors run, and the process is ending anyway.
+dnnl::engine& Engine() {
+  static auto* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
+// Null (with *why_not set) when oneDNN has no real bf16 kernel for the product.
+std::shared_ptr<const Matmul> Create(const Key& key, std::string* why_not) {
+  using dims = dnnl::memory::dims;
+  using dt = dnnl::memory::data_type;
+  // The operands are converted as stored (contiguous), so a transpose is only a
+  // choice of strides; oneDNN's brgemm kernels take either layout.
+  const dnnl::memory::desc a({key.m, key.k}, dt::bf16, key.trans_a ? dims{1, key.m} : dims{key.k, 1});
+  const dnnl::memory::desc b({key.k, key.n}, dt::bf16, key.trans_b ? dims{1, key.k} : dims{key.n, 1});
+  const dnnl::memory::desc c({key.m, key.n}, dt::f32, dims{key.ldc, 1});
+  dnnl::primitive_attr attr;
+  const float alpha = FloatOf(key.alpha_bits), beta = FloatOf(key.beta_bits);
+  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  if (beta != 0.0f) {
+    dnnl::post_ops ops;
+    ops.append_sum(beta);
+    attr.set_post_ops(ops);
+  }
+  try {
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, Engine());
+    const std::string impl = pd.impl_info_str();
+    // A reference kernel is a plain loop nest, far slower than rounding the
+    // operands and running the fp32 BLAS GEMM.
+    if (impl.rfind("ref", 0) == 0) {
+      *why_not = "oneDNN has only its reference bf16 matmul (" + impl + ") on this CPU";
+      return nullptr;
+    }
+    return std::make_shared<const Matmul>(Matmul{dnnl::matmul(pd), a, b, c});
+  } catch (const dnnl::error& e) {
+    if (e.status == dnnl_unimplemented) {
+      *why_not = "oneDNN has no bf16 matmul kernel for this CPU";
+      return nullptr;
+    }
+    SR_THROW() << "gemm: creating oneDNN's bf16 matmul for " << key.m << "x" << key.k << " * " << key.k << "x"
+               << key.n << " failed: " << e.what();
+  }
+  return nullptr;  // not reached: SR_THROW throws
+}
+
+// Primitives by product, least recently used dropped beyond kCapacity: jagged
+// batches change the token count M every step, so keys keep arriving.
+class PrimitiveCache {
+ public:
+  std::shared_ptr<const Matmul> Get(const Key& key, std::string* why_not) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.pos);
+      *why_not = it->second.why_not;
+      return it->second.matmul;
+    }
+    Entry entry;
+    entry.matmul = Create(key, &entry.why_not);
+    *why_not = entry.why_not;
+    if (map_.size() >= kCapacity) {
+      map_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(key);
+    entry.pos = lru_.begin();
+    return map_.emplace(key, std::move(entry)).first->second.matmul;
+  }
+
+  size_t Size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t n = 0;
+    for (const auto& [key, entry] : map_) n += entry.matmul != nullptr;
+    return n;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 256;
+  struct Entry {
+    std::shared_ptr<const Matmul> matmul;  // null: no kernel, fall back
+    std::string why_not;
+    std::list<Key>::iterator pos;
+  };
+  std::mutex mu_;
+  std::list<Key> lru_;  // most recently used first
+  std::unordered_map<Key, Entry, KeyHash> map_;
+};
+
+PrimitiveCache& Cache() {
+  static auto* cache = new PrimitiveCache();  // never destroyed, as Engine()
+  return *cache;
+}
+
+}  // namespace
+
+bool DnnlBf16Gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, std::string* why_not) {
+  const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
+  const Key key{m, n, k, ldc, ta, tb, BitsOf(alpha), BitsOf(beta), omp_get_max_threads()};
+  const std::shared_ptr<const Matmul> mm = Cache().Get(key, why_not);
+  if (mm == nullptr) return false;
+  // Per-thread buffers, kept at their largest size: a fresh allocation of tens
+  // of MB per product would cost a page fault per 4 KiB.
+  thread_local std::vector<uint16_t> a16, b16;
+  const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
+  const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
+  a16.resize(static_cast<size_t>(a_rows * a_cols));
+  b16.resize(static_cast<size_t>(b_rows * b_cols));
+  ToBf16Bits(a, a_rows, a_cols, lda, a16.data());
+  ToBf16Bits(b, b_rows, b_cols, ldb, b16.data());
+  dnnl::memory am(mm->a, Engine(), a16.data()), bm(mm->b, Engine(), b16.data()), cm(mm->c, Engine(), c);
+  dnnl::stream stream(Engine());
+  mm->primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  stream.wait();
+  return true;
+}
+
+size_t DnnlCachedPrimitives() { return Cache().Size(); }
+
+}  // namespace shardrec::gemm_detail
