@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build git procps
   libopenmpi-dev openmpi-bin
   libeigen3-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev
-  libcli11-dev zlib1g-dev libgtest-dev libopenblas-openmp-dev
+  libcli11-dev zlib1g-dev libgtest-dev libopenblas-openmp-dev libdnnl-dev
 )
 # --with-slurm (scripts/test.sh): the Slurm end-to-end test starts a real single-node cluster.
 [ "${1:-}" = "--with-slurm" ] && PACKAGES+=(slurm-wlm munge)

@@ -64,6 +64,15 @@ dnnl::engine& Engine() {
 
 // Null (with *why_not set) when oneDNN has no real bf16 kernel for the product.
 std::shared_ptr<const Matmul> Create(const Key& key, std::string* why_not) {
+  // Without AVX512-BF16 (or AMX) oneDNN still runs bf16 on AVX-512 CPUs by
+  // emulating the instructions (Skylake-SP, Cascade Lake): measured here with
+  // ONEDNN_MAX_CPU_ISA=AVX512_CORE at 0.4-0.5x fp32, slower than the fallback.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto native_bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  if ((isa & native_bf16) != native_bf16) {
+    *why_not = "the CPU has no AVX512-BF16, which oneDNN would emulate more slowly than fp32";
+    return nullptr;
+  }
   using dims = dnnl::memory::dims;
   using dt = dnnl::memory::data_type;
   // The operands are converted as stored (contiguous), so a transpose is only a
@@ -94,8 +103,8 @@ std::shared_ptr<const Matmul> Create(const Key& key, std::string* why_not) {
       *why_not = "oneDNN has no bf16 matmul kernel for this CPU";
       return nullptr;
     }
-    SR_THROW() << "gemm: creating oneDNN's bf16 matmul for " << key.m << "x" << key.k << " * " << key.k << "x"
-               << key.n << " failed: " << e.what();
+    SR_THROW() << "gemm: creating oneDNN's bf16 matmul for " << key.m << "x" << key.k << " * " << key.k << "x" << key.n
+               << " failed: " << e.what();
   }
   return nullptr;  // not reached: SR_THROW throws
 }
@@ -166,9 +175,14 @@ bool DnnlBf16Gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k,
   ToBf16Bits(a, a_rows, a_cols, lda, a16.data());
   ToBf16Bits(b, b_rows, b_cols, ldb, b16.data());
   dnnl::memory am(mm->a, Engine(), a16.data()), bm(mm->b, Engine(), b16.data()), cm(mm->c, Engine(), c);
-  dnnl::stream stream(Engine());
-  mm->primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-  stream.wait();
+  try {
+    dnnl::stream stream(Engine());
+    mm->primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    SR_THROW() << "gemm: oneDNN's bf16 matmul for " << m << "x" << k << " * " << k << "x" << n
+               << " failed: " << e.what();
+  }
   return true;
 }
 

@@ -87,8 +87,8 @@ void CheckOperand(const char* name, Trans t, int64_t rows, int64_t cols, const f
   const int64_t stored_cols = t == Trans::kYes ? rows : cols;
   if (rows == 0 || cols == 0) return;  // never read or written
   SR_CHECK(p != nullptr) << "gemm: " << name << " is null";
-  SR_CHECK(ld >= stored_cols) << "gemm: leading dimension of " << name << " is " << ld << ", below its "
-                              << stored_cols << " stored columns";
+  SR_CHECK(ld >= stored_cols) << "gemm: leading dimension of " << name << " is " << ld << ", below its " << stored_cols
+                              << " stored columns";
 }
 
 }  // namespace
@@ -102,8 +102,8 @@ const char* ComputeTypeName(ComputeType type) {
   return "unknown";
 }
 
-void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   SR_CHECK(m >= 0 && n >= 0 && k >= 0) << "gemm: negative size " << m << "x" << k << " * " << k << "x" << n;
   CheckOperand("A", trans_a, m, k, a, lda);
   CheckOperand("B", trans_b, k, n, b, ldb);
@@ -128,9 +128,7 @@ void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, 
       EigenProduct(am, trans_a, bm, trans_b, alpha, beta, cm);
       return;
     }
-    case ComputeType::kBf16:
-      Bf16Gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      return;
+    case ComputeType::kBf16: Bf16Gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); return;
     case ComputeType::kFp16:
       RoundedOperandsGemm(ComputeType::kFp16, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return;
@@ -140,8 +138,8 @@ void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, 
 
 namespace {
 template <typename T>
-void CheckMatMulShapes(const Mat<T>& a, Trans ta, const Mat<T>& b, Trans tb, const Mat<T>* c, T beta,
-                       int64_t* m, int64_t* n, int64_t* k) {
+void CheckMatMulShapes(const Mat<T>& a, Trans ta, const Mat<T>& b, Trans tb, const Mat<T>* c, T beta, int64_t* m,
+                       int64_t* n, int64_t* k) {
   *m = ta == Trans::kYes ? a.cols() : a.rows();
   *k = ta == Trans::kYes ? a.rows() : a.cols();
   const int64_t kb = tb == Trans::kYes ? b.cols() : b.rows();
@@ -153,8 +151,8 @@ void CheckMatMulShapes(const Mat<T>& a, Trans ta, const Mat<T>& b, Trans tb, con
 }
 }  // namespace
 
-void MatMul(ComputeType type, const Mat<float>& a, Trans trans_a, const Mat<float>& b, Trans trans_b,
-            Mat<float>* c, float beta) {
+void MatMul(ComputeType type, const Mat<float>& a, Trans trans_a, const Mat<float>& b, Trans trans_b, Mat<float>* c,
+            float beta) {
   int64_t m, n, k;
   CheckMatMulShapes(a, trans_a, b, trans_b, c, beta, &m, &n, &k);
   if (type == ComputeType::kFp32) {
@@ -165,8 +163,8 @@ void MatMul(ComputeType type, const Mat<float>& a, Trans trans_a, const Mat<floa
   Gemm(type, trans_a, trans_b, m, n, k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), beta, c->data(), n);
 }
 
-void MatMul(ComputeType type, const Mat<double>& a, Trans trans_a, const Mat<double>& b, Trans trans_b,
-            Mat<double>* c, double beta) {
+void MatMul(ComputeType type, const Mat<double>& a, Trans trans_a, const Mat<double>& b, Trans trans_b, Mat<double>* c,
+            double beta) {
   SR_CHECK(type == ComputeType::kFp32) << "matmul: double matrices compute in double; compute type "
                                        << ComputeTypeName(type) << " applies to float layers only";
   int64_t m, n, k;
@@ -182,8 +180,8 @@ std::string Bf16Backend() {
     constexpr int64_t kN = 64;
     std::vector<float> a(kN * kN, 1.0f), b(kN * kN, 1.0f), c(kN * kN);
     std::string why_not;
-    if (gemm_detail::DnnlBf16Gemm(Trans::kNo, Trans::kNo, kN, kN, kN, 1.0f, a.data(), kN, b.data(), kN, 0.0f,
-                                  c.data(), kN, &why_not)) {
+    if (gemm_detail::DnnlBf16Gemm(Trans::kNo, Trans::kNo, kN, kN, kN, 1.0f, a.data(), kN, b.data(), kN, 0.0f, c.data(),
+                                  kN, &why_not)) {
       return std::string("oneDNN");
     }
     return "round-operands fallback (" + why_not + ")";

@@ -75,7 +75,7 @@ SequenceEncoder<T>::SequenceEncoder(EncoderKind kind, const config::SequenceMode
 
 template <typename T>
 void SequenceEncoder<T>::set_compute(ComputeType type) {
-  SR_CHECK(std::is_same_v<T, float> || type == ComputeType::kFp32)
+  SR_CHECK((std::is_same_v<T, float> || type == ComputeType::kFp32))
       << "sequence encoder: compute type " << ComputeTypeName(type)
       << " applies to float models; double models compute in double";
   for (auto& l : hstu_) l->set_compute(type);

@@ -48,8 +48,9 @@ HstuLayer<T>::HstuLayer(const HstuLayerShape& shape, uint64_t seed, uint64_t str
 
 template <typename T>
 void HstuLayer<T>::set_compute(ComputeType type) {
-  SR_CHECK(std::is_same_v<T, float> || type == ComputeType::kFp32)
-      << name_ << ": compute type " << ComputeTypeName(type) << " applies to float layers; double layers compute in double";
+  SR_CHECK((std::is_same_v<T, float> || type == ComputeType::kFp32))
+      << name_ << ": compute type " << ComputeTypeName(type)
+      << " applies to float layers; double layers compute in double";
   compute_ = type;
 }
 

@@ -55,8 +55,9 @@ void Linear<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
 
 template <typename T>
 void Linear<T>::set_compute(ComputeType type) {
-  SR_CHECK(std::is_same_v<T, float> || type == ComputeType::kFp32)
-      << name_ << ": compute type " << ComputeTypeName(type) << " applies to float layers; double layers compute in double";
+  SR_CHECK((std::is_same_v<T, float> || type == ComputeType::kFp32))
+      << name_ << ": compute type " << ComputeTypeName(type)
+      << " applies to float layers; double layers compute in double";
   compute_ = type;
 }
 

@@ -18,6 +18,7 @@
 #include "shardrec/data/sequence_source.h"
 #include "shardrec/embedding/planner.h"
 #include "shardrec/embedding/sharded_collection.h"
+#include "shardrec/models/compute_type.h"
 #include "shardrec/models/sequence_encoder.h"
 #include "shardrec/nn/loss.h"
 #include "shardrec/nn/retrieval_loss.h"
@@ -273,6 +274,13 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   s.embedding->set_wire_types(cfg.precision().embedding_forward_comm(), cfg.precision().embedding_backward_comm());
   s.encoder = std::make_unique<SequenceEncoder<float>>(kind, cfg.model().sequence(), s.dim, static_cast<int>(s.max_len),
                                                        tc.seed());
+  s.encoder->set_compute(ComputeTypeFromConfig(cfg.precision().compute()));
+  if (cfg.precision().compute() != config::FP32) {
+    LogInfo(Str("precision: matrix products in ", config::DType_Name(cfg.precision().compute()),
+                cfg.precision().compute() == config::BF16 ? " (" + Bf16Backend() + ")"
+                                                          : std::string(" (operands rounded, fp32 multiply)"),
+                ", fp32 accumulation and master weights"));
+  }
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
   s.loss = std::make_unique<SampledSoftmaxLoss<float>>(cfg.model().sequence().temperature());
   s.scaler = std::make_unique<LossScaler>(cfg.precision());

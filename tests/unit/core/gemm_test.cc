@@ -1,0 +1,402 @@
+// Gemm in every compute type and transpose combination against a double
+// product, with tolerances derived from each type's unit roundoff; fp32 bit for
+// bit against the Eigen expression; the bf16 fallback forced and compared with
+// oneDNN; the rounding kernels against Eigen's bfloat16 / half.
+#include "shardrec/core/gemm.h"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "operand_rounding.h"
+#include "shardrec/core/error.h"
+#include "shardrec/core/rng.h"
+
+namespace shardrec {
+namespace {
+
+// Unit roundoff of the operand type: bf16 keeps 8 significant bits, fp16 11.
+double UnitRoundoff(ComputeType type) {
+  switch (type) {
+    case ComputeType::kFp32: return 0.0;  // operands are used as they are
+    case ComputeType::kBf16: return std::ldexp(1.0, -8);
+    case ComputeType::kFp16: return std::ldexp(1.0, -11);
+  }
+  return 1.0;
+}
+
+// Turns the bf16 fallback on for one scope.
+class ForcedFallback {
+ public:
+  explicit ForcedFallback(bool on) : on_(on) { ForceBf16Fallback(on_); }
+  ~ForcedFallback() { ForceBf16Fallback(false); }
+
+ private:
+  bool on_;
+};
+
+bool DnnlAvailable() { return Bf16Backend() == "oneDNN"; }
+
+// A product's operands, stored with padded leading dimensions (ld = stored
+// columns + pad) so that strides are exercised.
+struct Problem {
+  int64_t m, n, k;
+  Trans ta, tb;
+  int64_t lda, ldb, ldc;
+  std::vector<float> a, b, c0;
+  float alpha, beta;
+
+  double OpA(int64_t i, int64_t p) const { return ta == Trans::kYes ? a[p * lda + i] : a[i * lda + p]; }
+  double OpB(int64_t p, int64_t j) const { return tb == Trans::kYes ? b[j * ldb + p] : b[p * ldb + j]; }
+};
+
+Problem MakeProblem(int64_t m, int64_t n, int64_t k, Trans ta, Trans tb, float alpha, float beta, int64_t pad,
+                    uint64_t seed, double scale_a = 1.0, double scale_b = 1.0) {
+  Problem p{m, n, k, ta, tb, 0, 0, 0, {}, {}, {}, alpha, beta};
+  const int64_t a_rows = ta == Trans::kYes ? k : m, a_cols = ta == Trans::kYes ? m : k;
+  const int64_t b_rows = tb == Trans::kYes ? n : k, b_cols = tb == Trans::kYes ? k : n;
+  p.lda = a_cols + pad;
+  p.ldb = b_cols + pad;
+  p.ldc = n + pad;
+  CounterRng rng(seed, 1, 0);
+  auto fill = [&rng](std::vector<float>* v, int64_t size, double scale) {
+    v->resize(static_cast<size_t>(size));
+    for (float& x : *v) x = static_cast<float>(rng.Uniform(-scale, scale));
+  };
+  fill(&p.a, a_rows * p.lda, scale_a);
+  fill(&p.b, b_rows * p.ldb, scale_b);
+  fill(&p.c0, m * p.ldc, 1.0);
+  return p;
+}
+
+std::vector<float> RunGemm(ComputeType type, const Problem& p) {
+  std::vector<float> c = p.c0;
+  Gemm(type, p.ta, p.tb, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c.data(), p.ldc);
+  return c;
+}
+
+// |result - exact| <= (2u + u^2 + (k + 4) 2^-24) (|alpha| sum_p |a_ip b_pj| + |beta c_ij|):
+// rounding each operand perturbs a product by at most (1+u)^2 - 1, and fp32
+// accumulation of k terms (plus the alpha and beta steps) by (k + 4) 2^-24.
+void ExpectWithinTypeTolerance(ComputeType type, const Problem& p, const std::vector<float>& c,
+                               const std::string& what) {
+  const double u = UnitRoundoff(type);
+  const double factor = 2 * u + u * u + (p.k + 4) * std::ldexp(1.0, -24);
+  int failures = 0;
+  for (int64_t i = 0; i < p.m; ++i) {
+    for (int64_t j = 0; j < p.n; ++j) {
+      double exact = 0, magnitude = 0;
+      for (int64_t q = 0; q < p.k; ++q) {
+        exact += p.OpA(i, q) * p.OpB(q, j);
+        magnitude += std::abs(p.OpA(i, q) * p.OpB(q, j));
+      }
+      const double c0 = p.c0[i * p.ldc + j];
+      exact = p.alpha * exact + p.beta * c0;
+      magnitude = std::abs(p.alpha) * magnitude + std::abs(p.beta * c0);
+      const double err = std::abs(c[i * p.ldc + j] - exact);
+      if (!(err <= factor * magnitude) && failures++ < 5) {
+        ADD_FAILURE() << what << " C(" << i << "," << j << ") = " << c[i * p.ldc + j] << ", exact " << exact
+                      << ", error " << err << " > bound " << factor * magnitude;
+      }
+    }
+  }
+  // Padding between rows is never written.
+  for (int64_t i = 0; i < p.m; ++i) {
+    for (int64_t j = p.n; j < p.ldc; ++j) {
+      ASSERT_EQ(c[i * p.ldc + j], p.c0[i * p.ldc + j]) << what << " wrote padding at (" << i << "," << j << ")";
+    }
+  }
+  EXPECT_EQ(failures, 0) << what;
+}
+
+std::string Describe(const char* backend, const Problem& p) {
+  return std::string(backend) + " " + std::to_string(p.m) + "x" + std::to_string(p.k) +
+         (p.ta == Trans::kYes ? "^T" : "") + " * " + std::to_string(p.k) + "x" + std::to_string(p.n) +
+         (p.tb == Trans::kYes ? "^T" : "") + " alpha=" + std::to_string(p.alpha) + " beta=" + std::to_string(p.beta);
+}
+
+const Trans kTrans[] = {Trans::kNo, Trans::kYes};
+
+TEST(Gemm, EveryTypeAndTransposeWithinTypeTolerance) {
+  struct Shape {
+    int64_t m, n, k;
+  };
+  const Shape shapes[] = {{1, 1, 1}, {3, 5, 4}, {17, 9, 33}, {64, 48, 130}, {130, 70, 257}, {6, 5, 3000}};
+  const std::pair<float, float> scales[] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {-0.5f, 0.25f}};
+  struct Backend {
+    const char* name;
+    ComputeType type;
+    bool force_fallback;
+  };
+  const Backend backends[] = {{"fp32", ComputeType::kFp32, false},
+                              {"bf16", ComputeType::kBf16, false},
+                              {"bf16-fallback", ComputeType::kBf16, true},
+                              {"fp16", ComputeType::kFp16, false}};
+  uint64_t seed = 0;
+  for (const Backend& be : backends) {
+    ForcedFallback forced(be.force_fallback);
+    for (const Shape& s : shapes) {
+      for (Trans ta : kTrans) {
+        for (Trans tb : kTrans) {
+          for (auto [alpha, beta] : scales) {
+            // Operands of different magnitudes: the bound scales with them.
+            const Problem p = MakeProblem(s.m, s.n, s.k, ta, tb, alpha, beta, /*pad=*/3, ++seed, 0.01, 300.0);
+            ExpectWithinTypeTolerance(be.type, p, RunGemm(be.type, p), Describe(be.name, p));
+          }
+        }
+      }
+    }
+  }
+}
+
+// The reduced types really round their operands: 1 + 2^-10 survives fp16's 10
+// fraction bits but not bf16's 7, and 1 + 2^-12 survives neither.
+TEST(Gemm, ReducedTypesRoundTheirOperands) {
+  const float a10 = 1.0f + std::ldexp(1.0f, -10), a12 = 1.0f + std::ldexp(1.0f, -12), one = 1.0f;
+  auto product = [&](ComputeType type, float a) {
+    float c = 0;
+    Gemm(type, Trans::kNo, Trans::kNo, 1, 1, 1, 1.0f, &a, 1, &one, 1, 0.0f, &c, 1);
+    return c;
+  };
+  for (bool fallback : {false, true}) {
+    ForcedFallback forced(fallback);
+    EXPECT_EQ(product(ComputeType::kBf16, a10), 1.0f) << Bf16Backend();
+    EXPECT_EQ(product(ComputeType::kBf16, a12), 1.0f) << Bf16Backend();
+  }
+  EXPECT_EQ(product(ComputeType::kFp16, a10), a10);
+  EXPECT_EQ(product(ComputeType::kFp16, a12), 1.0f);
+  EXPECT_EQ(product(ComputeType::kFp32, a12), a12);
+  // fp16 overflows above 65504; bf16 has fp32's range.
+  EXPECT_TRUE(std::isinf(product(ComputeType::kFp16, 70000.0f)));
+  EXPECT_EQ(product(ComputeType::kBf16, 70000.0f), 70144.0f);  // nearest bf16: 8 significant bits
+}
+
+// kFp32 is the Eigen expression the layers used: the same bits, whichever
+// product kernel (coefficient-wise, GEMV, OpenBLAS) the size selects.
+TEST(Gemm, Fp32IsBitwiseTheEigenExpression) {
+  struct Shape {
+    int m, n, k;
+  };
+  const Shape shapes[] = {{2, 3, 4}, {7, 1, 9}, {1, 13, 8}, {33, 17, 29}, {128, 96, 200}, {300, 1, 64}};
+  uint64_t seed = 100;
+  for (const Shape& s : shapes) {
+    for (Trans ta : kTrans) {
+      for (Trans tb : kTrans) {
+        CounterRng rng(++seed, 2, 0);
+        auto random = [&rng](int rows, int cols) {
+          Mat<float> x(rows, cols);
+          for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.Normal());
+          return x;
+        };
+        const Mat<float> a = ta == Trans::kYes ? random(s.k, s.m) : random(s.m, s.k);
+        const Mat<float> b = tb == Trans::kYes ? random(s.n, s.k) : random(s.k, s.n);
+        const Mat<float> c0 = random(s.m, s.n);
+        Mat<float> want, want_acc = c0;
+        if (ta == Trans::kNo && tb == Trans::kNo) {
+          want.noalias() = a * b;
+          want_acc.noalias() += a * b;
+        } else if (ta == Trans::kNo) {
+          want.noalias() = a * b.transpose();
+          want_acc.noalias() += a * b.transpose();
+        } else if (tb == Trans::kNo) {
+          want.noalias() = a.transpose() * b;
+          want_acc.noalias() += a.transpose() * b;
+        } else {
+          want.noalias() = a.transpose() * b.transpose();
+          want_acc.noalias() += a.transpose() * b.transpose();
+        }
+        const std::string what = std::to_string(s.m) + "x" + std::to_string(s.k) + "x" + std::to_string(s.n) +
+                                 " ta=" + std::to_string(ta == Trans::kYes) +
+                                 " tb=" + std::to_string(tb == Trans::kYes);
+        Mat<float> got, got_acc = c0;
+        MatMul(ComputeType::kFp32, a, ta, b, tb, &got);
+        MatMul(ComputeType::kFp32, a, ta, b, tb, &got_acc, 1.0f);
+        EXPECT_TRUE(got == want) << "MatMul " << what;
+        EXPECT_TRUE(got_acc == want_acc) << "MatMul += " << what;
+        // The pointer form over the same storage.
+        Mat<float> ptr(s.m, s.n), ptr_acc = c0;
+        Gemm(ComputeType::kFp32, ta, tb, s.m, s.n, s.k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), 0.0f, ptr.data(),
+             s.n);
+        Gemm(ComputeType::kFp32, ta, tb, s.m, s.n, s.k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), 1.0f,
+             ptr_acc.data(), s.n);
+        EXPECT_TRUE(ptr == want) << "Gemm " << what;
+        EXPECT_TRUE(ptr_acc == want_acc) << "Gemm += " << what;
+      }
+    }
+  }
+}
+
+// The fallback is exactly the fp32 product of bf16-rounded operands, and
+// oneDNN's bf16 kernel differs from it only in the order of fp32 accumulation.
+TEST(Gemm, Bf16FallbackIsTheProductOfRoundedOperands) {
+  auto round_bf16 = [](const Mat<float>& x) {
+    return Mat<float>(x.unaryExpr([](float v) { return static_cast<float>(Eigen::bfloat16(v)); }));
+  };
+  CounterRng rng(7, 3, 0);
+  auto random = [&rng](int rows, int cols) {
+    Mat<float> x(rows, cols);
+    for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.Normal());
+    return x;
+  };
+  const int m = 150, n = 70, k = 300;
+  for (Trans ta : kTrans) {
+    for (Trans tb : kTrans) {
+      const Mat<float> a = ta == Trans::kYes ? random(k, m) : random(m, k);
+      const Mat<float> b = tb == Trans::kYes ? random(n, k) : random(k, n);
+      Mat<float> fallback, native, want;
+      {
+        ForcedFallback forced(true);
+        EXPECT_EQ(Bf16Backend(), "round-operands fallback (forced)");
+        MatMul(ComputeType::kBf16, a, ta, b, tb, &fallback);
+      }
+      MatMul(ComputeType::kFp32, round_bf16(a), ta, round_bf16(b), tb, &want);
+      EXPECT_TRUE(fallback == want) << "ta=" << (ta == Trans::kYes) << " tb=" << (tb == Trans::kYes);
+      if (!DnnlAvailable()) continue;
+      MatMul(ComputeType::kBf16, a, ta, b, tb, &native);
+      // Both sum the same k exact products of bf16 values in fp32.
+      const Mat<float> ra = round_bf16(a), rb = round_bf16(b);
+      const Mat<float> magnitude = (ta == Trans::kYes ? Mat<float>(ra.transpose()) : ra).cwiseAbs() *
+                                   (tb == Trans::kYes ? Mat<float>(rb.transpose()) : rb).cwiseAbs();
+      const float bound = 2.0f * (k + 2) * std::ldexp(1.0f, -24);
+      EXPECT_TRUE(((native - fallback).cwiseAbs().array() <= bound * magnitude.array()).all())
+          << "oneDNN vs fallback, ta=" << (ta == Trans::kYes) << " tb=" << (tb == Trans::kYes) << ": max difference "
+          << (native - fallback).cwiseAbs().maxCoeff();
+    }
+  }
+}
+
+TEST(Gemm, OneDnnPrimitivesAreCachedByShapeAndThreads) {
+  if (!DnnlAvailable()) GTEST_SKIP() << "bf16 runs " << Bf16Backend();
+  const Mat<float> a = Mat<float>::Ones(40, 24), b = Mat<float>::Ones(24, 16);
+  Mat<float> c;
+  MatMul(ComputeType::kBf16, a, Trans::kNo, b, Trans::kNo, &c);
+  const size_t first = GemmCachedPrimitives();
+  MatMul(ComputeType::kBf16, a, Trans::kNo, b, Trans::kNo, &c);
+  EXPECT_EQ(GemmCachedPrimitives(), first) << "the same product reuses its primitive";
+  EXPECT_TRUE((c.array() == 24.0f).all());
+  const Mat<float> a2 = Mat<float>::Ones(41, 24);
+  MatMul(ComputeType::kBf16, a2, Trans::kNo, b, Trans::kNo, &c);
+  EXPECT_EQ(GemmCachedPrimitives(), first + 1) << "another M is another primitive";
+  // oneDNN plans its work split for a thread count: a new count, a new primitive.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(threads + 1);
+  MatMul(ComputeType::kBf16, a, Trans::kNo, b, Trans::kNo, &c);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(GemmCachedPrimitives(), first + 2);
+  EXPECT_TRUE((c.array() == 24.0f).all());
+}
+
+// ctest runs this binary a second time as gemm_test_without_bf16_isa, with
+// ONEDNN_MAX_CPU_ISA=AVX512_CORE: oneDNN then sees a CPU without AVX512-BF16,
+// and bf16 must notice and fall back (every other test passes that way too).
+TEST(Gemm, FallsBackOnCpusWithoutBf16) {
+  const char* isa = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (isa == nullptr || std::string(isa) != "AVX512_CORE") {
+    GTEST_SKIP() << "runs under ONEDNN_MAX_CPU_ISA=AVX512_CORE (ctest gemm_test_without_bf16_isa)";
+  }
+  EXPECT_EQ(Bf16Backend().rfind("round-operands fallback (", 0), 0u) << Bf16Backend();
+  EXPECT_EQ(GemmCachedPrimitives(), 0u);
+}
+
+TEST(Gemm, EmptyInnerDimensionScalesC) {
+  for (ComputeType type : {ComputeType::kFp32, ComputeType::kBf16, ComputeType::kFp16}) {
+    std::vector<float> c(6, std::numeric_limits<float>::quiet_NaN());
+    const float dummy = 0;
+    Gemm(type, Trans::kNo, Trans::kNo, 2, 3, 0, 1.0f, &dummy, 1, &dummy, 3, 0.0f, c.data(), 3);
+    for (float v : c) EXPECT_EQ(v, 0.0f) << ComputeTypeName(type) << ": beta = 0 never reads C";
+    c.assign(6, 2.0f);
+    Gemm(type, Trans::kNo, Trans::kNo, 2, 3, 0, 1.0f, &dummy, 1, &dummy, 3, 0.5f, c.data(), 3);
+    for (float v : c) EXPECT_EQ(v, 1.0f) << ComputeTypeName(type);
+  }
+}
+
+TEST(Gemm, RejectsBadShapesNamingThem) {
+  std::vector<float> buf(64, 1.0f), c(64);
+  try {
+    Gemm(ComputeType::kBf16, Trans::kNo, Trans::kNo, 4, 4, 8, 1.0f, buf.data(), 7, buf.data(), 4, 0.0f, c.data(), 4);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("leading dimension of A is 7, below its 8 stored columns"), std::string::npos)
+        << e.what();
+  }
+  const Mat<float> a(3, 4), b(5, 2);
+  Mat<float> out;
+  EXPECT_THROW(MatMul(ComputeType::kFp32, a, Trans::kNo, b, Trans::kNo, &out), Error);
+  const Mat<double> ad = Mat<double>::Ones(2, 2);
+  Mat<double> outd;
+  try {
+    MatMul(ComputeType::kBf16, ad, Trans::kNo, ad, Trans::kNo, &outd);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("applies to float layers only"), std::string::npos) << e.what();
+  }
+  MatMul(ComputeType::kFp32, ad, Trans::kNo, ad, Trans::kYes, &outd);
+  EXPECT_TRUE((outd.array() == 2.0).all());
+}
+
+// The branch-free (vectorised) rounding matches Eigen's scalar conversions on
+// every class of input: random bit patterns, ties, subnormals, overflow, NaN.
+TEST(OperandRounding, MatchesEigenBfloat16AndHalf) {
+  std::vector<float> values = {0.0f,
+                               -0.0f,
+                               1.0f,
+                               -1.0f,
+                               std::numeric_limits<float>::infinity(),
+                               -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::quiet_NaN(),
+                               -std::numeric_limits<float>::quiet_NaN(),
+                               std::numeric_limits<float>::max(),
+                               std::numeric_limits<float>::min(),
+                               std::numeric_limits<float>::denorm_min(),
+                               65504.0f,
+                               65519.0f,
+                               65520.0f,
+                               -65520.0f,
+                               std::ldexp(1.0f, -14),
+                               std::ldexp(1.0f, -24),
+                               std::ldexp(1.0f, -25),
+                               std::ldexp(3.0f, -26),
+                               std::ldexp(1.0f, -15) * 1.5f,
+                               1.0f + std::ldexp(1.0f, -8),    // bf16 tie, rounds to even (down)
+                               1.0f + std::ldexp(3.0f, -8),    // bf16 tie, rounds to even (up)
+                               1.0f + std::ldexp(1.0f, -11),   // fp16 tie
+                               1.0f + std::ldexp(3.0f, -11)};  // fp16 tie
+  CounterRng rng(11, 4, 0);
+  for (int i = 0; i < 200000; ++i) {
+    const uint32_t u = static_cast<uint32_t>(rng.NextU64());
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    values.push_back(f);
+    values.push_back(static_cast<float>(rng.Normal() * std::ldexp(1.0, static_cast<int>(rng.Uniform(-30, 20)))));
+  }
+  std::vector<float> bf16(values.size()), fp16(values.size());
+  std::vector<uint16_t> bits(values.size());
+  const int64_t n = static_cast<int64_t>(values.size());
+  gemm_detail::RoundThrough(ComputeType::kBf16, values.data(), 1, n, n, bf16.data());
+  gemm_detail::RoundThrough(ComputeType::kFp16, values.data(), 1, n, n, fp16.data());
+  gemm_detail::ToBf16Bits(values.data(), 1, n, n, bits.data());
+  int failures = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float x = values[i];
+    const Eigen::bfloat16 eb(x);
+    const Eigen::half eh(x);
+    const uint32_t want_b = gemm_detail::BitsOf(static_cast<float>(eb));
+    const uint32_t want_h = gemm_detail::BitsOf(static_cast<float>(eh));
+    if ((gemm_detail::BitsOf(bf16[i]) != want_b || bits[i] != Eigen::numext::bit_cast<uint16_t>(eb) ||
+         gemm_detail::BitsOf(fp16[i]) != want_h) &&
+        failures++ < 10) {
+      ADD_FAILURE() << std::hexfloat << x << ": bf16 " << bf16[i] << " vs Eigen " << static_cast<float>(eb) << ", fp16 "
+                    << fp16[i] << " vs Eigen " << static_cast<float>(eh);
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+}  // namespace
+}  // namespace shardrec
