@@ -26,6 +26,11 @@ for p in bf16 fp16; do
   echo "DLRM $p: AUC $a (fp32 $b), mean loss (steps 151-300) $la (fp32 $lb)"
 done
 echo "DLRM fp16: $skipped step(s) skipped for overflow, then recovered"
+# One rank under the same bf16 policy agrees with two (only summation order differs).
+run 1 bf16_n1 "${D[@]}" --set precision.compute=BF16
+a=$(final bf16_n1 auc) b=$(final bf16 auc)
+close "$a" "$b" 0.01 || fail "DLRM bf16: -n 1 AUC $a vs -n 2 $b"
+echo "DLRM bf16: -n 1 AUC $a, -n 2 AUC $b"
 
 DATA="${SHARDREC_DATA_DIR:-$SRC/../shared/data}"
 if [ ! -r "$DATA/movielens-100k/u.data" ]; then
