@@ -1,7 +1,7 @@
 // Activation recomputation on an 8-block HSTU encoder: step time (forward +
 // backward) and peak activation bytes per mode, at sequence lengths 200 and 1000.
 //
-//   hstu_recompute_bench [tokens=16384] [dim=64] [blocks=8] [iters=3]
+//   hstu_recompute_bench [tokens=16384] [dim=64] [blocks=8] [iters=3] [compute=fp32|bf16]
 //
 // Every sequence has the full length L (tokens / L of them), dropout 0.2 on.
 // Ratios are against mode none in the same run.
@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "shardrec/core/rng.h"
 #include "shardrec/core/timer.h"
@@ -22,8 +23,10 @@ int main(int argc, char** argv) {
   const int dim = argc > 2 ? std::atoi(argv[2]) : 64;
   const int blocks = argc > 3 ? std::atoi(argv[3]) : 8;
   const int iters = argc > 4 ? std::atoi(argv[4]) : 3;
-  std::printf("HSTU encoder, %d blocks, dim %d, 2 heads, %lld tokens per batch, %d threads (best of %d)\n", blocks, dim,
-              static_cast<long long>(tokens), omp_get_max_threads(), iters);
+  const std::string compute_name = argc > 5 ? argv[5] : "fp32";
+  const ComputeType compute = compute_name == "bf16" ? ComputeType::kBf16 : ComputeType::kFp32;
+  std::printf("HSTU encoder, %d blocks, dim %d, 2 heads, %lld tokens per batch, %d threads (best of %d), %s products\n",
+              blocks, dim, static_cast<long long>(tokens), omp_get_max_threads(), iters, ComputeTypeName(compute));
   std::printf("%6s %10s | %10s %8s | %14s %8s\n", "L", "recompute", "step ms", "x none", "activations MB", "x none");
   for (int L : {200, 1000}) {
     SequenceLayout layout;
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
       c.set_dropout(0.2);
       c.set_recompute(mode);
       SequenceEncoder<float> enc(EncoderKind::kHstu, c, dim, L, 7);
+      enc.set_compute(compute);
       MatF d;
       enc.Forward(emb, layout);  // warm-up
       enc.Backward(r, &d);
