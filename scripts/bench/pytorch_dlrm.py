@@ -61,6 +61,7 @@ def main():
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--bf16", action="store_true", help="torch.autocast(cpu, bfloat16) around the forward")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -81,7 +82,9 @@ def main():
         dense_x = torch.from_numpy(np.ascontiguousarray(chunk["dense"]))
         ids = torch.from_numpy((chunk["ids"] % row_mod).astype(np.int64))
         labels = torch.from_numpy(np.ascontiguousarray(chunk["label"]))
-        loss = loss_fn(model(dense_x, ids, offsets), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            logits = model(dense_x, ids, offsets)
+        loss = loss_fn(logits.float(), labels)
         opt_dense.zero_grad(set_to_none=True)
         opt_sparse.zero_grad(set_to_none=True)
         loss.backward()
@@ -89,7 +92,7 @@ def main():
         opt_sparse.step()
     secs = time.perf_counter() - start
     print(f"pytorch {torch.__version__}: {a.steps} steps, loss {loss.item():.5f}, "
-          f"{a.steps * a.batch / secs:.0f} samples/s ({a.threads} threads)")
+          f"{a.steps * a.batch / secs:.0f} samples/s ({a.threads} threads{', bf16 autocast' if a.bf16 else ''})")
 
 
 if __name__ == "__main__":
