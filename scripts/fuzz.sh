@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_criteo_line fuzz_binary_file fuzz_config_yaml fuzz_checkpoint)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_criteo_line fuzz_binary_file fuzz_config_yaml fuzz_checkpoint fuzz_sequence_file)
 command -v clang++ >/dev/null || { echo "fuzz.sh needs clang++ (apt-get install clang libclang-rt-14-dev)"; exit 2; }
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DSHARDREC_FUZZ=ON -DSHARDREC_BUILD_TESTS=OFF \
   -DSHARDREC_BLAS=OFF >/dev/null
