@@ -32,6 +32,7 @@
 #include "shardrec/train/model_state.h"
 #include "shardrec/train/run_setup.h"
 #include "shardrec/train/stop_request.h"
+#include "shardrec/train/watchdog.h"
 
 namespace shardrec {
 namespace {
@@ -104,6 +105,7 @@ struct SequenceTrainer::Impl {
   std::unique_ptr<DenseOptimizer> optimizer;
   std::unique_ptr<SampledSoftmaxLoss<float>> loss;
   std::unique_ptr<LossScaler> scaler;
+  std::unique_ptr<Watchdog> watchdog;
   std::unique_ptr<SequenceTrainSource> train_src;
   std::vector<ParamRef<float>> params;
   std::vector<float> allreduce_scratch;
@@ -237,6 +239,7 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   const config::TrainConfig& tc = cfg.train();
   SR_CHECK(tc.global_batch_size() % comm->size() == 0)
       << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
+  s.watchdog = std::make_unique<Watchdog>(tc.hang_timeout_s(), comm->rank());
   const int threads = ConfigureThreads(tc, *comm);
 
   const std::string path = ResolveDataPath(cfg.data().train_path(), cfg.data().data_root());
@@ -304,6 +307,7 @@ SequenceTrainer::~SequenceTrainer() = default;
 
 double SequenceTrainer::Step() {
   Impl& s = *impl_;
+  s.watchdog->Beat("a training step", s.step);
   if (s.RankingObjective()) return s.StepCandidates();
   s.train_src->Next(&s.sb);
   const SequenceBatch& b = s.sb;
@@ -379,6 +383,7 @@ RetrievalEval SequenceTrainer::Evaluate(SequenceSplit split) {
   SequenceBatch b;
   std::vector<MatF> emb;
   while (src.Next(&b)) {
+    s.watchdog->Beat("evaluation", s.step);
     s.FillLayout(b, /*training=*/false);
     const int64_t tokens = b.num_tokens();
     std::vector<uint64_t> ids(b.items);
@@ -443,6 +448,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
       best_score = score;
       best_step = s.step;
       result.best_validation = v;
+      s.watchdog->Beat("writing a checkpoint", s.step);
       SaveModelCheckpoint(*s.comm, s.BestRoot(), s.cfg, s.step, s.State(), 1);
       if (rank == 0) std::ofstream(best_file) << best_step << " " << std::setprecision(17) << best_score << "\n";
       LogInfo(Str("new best validation NDCG@", s.ks[k10], " ", score, " at step ", s.step));
@@ -494,6 +500,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
       interval_timer.Reset();  // throughput lines count training time only
     }
     if (tc.checkpoint_every() > 0 && s.step % tc.checkpoint_every() == 0 && s.step < last_step) {
+      s.watchdog->Beat("writing a checkpoint", s.step);
       s.last_checkpoint = SaveModelCheckpoint(*s.comm, s.CheckpointRoot(), s.cfg, s.step, s.State(), tc.keep_last());
     }
     result.stop_signal = static_cast<int>(AllReduceScalar<int64_t>(*s.comm, StopRequested(), ReduceOp::kMax));
@@ -510,6 +517,7 @@ SequenceTrainResult SequenceTrainer::Run(bool resume) {
   LogInfo(Str("memory (rank ", rank, "): peak activations ", result.peak_activation_bytes / 1e6,
               " MB per step (recompute ", config::RecomputeMode_Name(s.cfg.model().sequence().recompute()),
               "), peak RSS ", result.peak_rss_bytes / 1e6, " MB"));
+  s.watchdog->Beat("writing a checkpoint", s.step);
   s.last_checkpoint = SaveModelCheckpoint(*s.comm, s.CheckpointRoot(), s.cfg, s.step, s.State(), tc.keep_last());
   LogInfo(Str("checkpoint written: ", s.last_checkpoint));
   result.checkpoint_dir = s.last_checkpoint;
@@ -622,6 +630,7 @@ RetrievalEval SequenceTrainer::Impl::EvaluateCandidates(SequenceSplit split) {
   std::vector<MatF> out;
   const std::vector<int64_t> no_cands;
   while (src.Next(&b)) {
+    watchdog->Beat("evaluation", step);
     AppendCandidates(b, HistoryKeep(), std::vector<int64_t>(b.batch_size + 1, 0), {}, &hist, &none);
     SequenceLayout hist_layout, cand_layout;
     hist_layout.offsets = hist.offsets;

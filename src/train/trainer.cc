@@ -31,6 +31,7 @@
 #include "shardrec/train/model_state.h"
 #include "shardrec/train/run_setup.h"
 #include "shardrec/train/stop_request.h"
+#include "shardrec/train/watchdog.h"
 
 namespace shardrec {
 namespace {
@@ -54,6 +55,7 @@ struct Trainer::Impl {
   std::unique_ptr<Dlrm<float>> model;
   std::unique_ptr<DenseOptimizer> optimizer;
   std::unique_ptr<LossScaler> scaler;
+  std::unique_ptr<Watchdog> watchdog;
   std::vector<ParamRef<float>> params;
   BceWithLogits<float> loss;
   std::vector<float> allreduce_scratch;
@@ -65,6 +67,7 @@ struct Trainer::Impl {
   ModelState State() { return {&params, optimizer.get(), embedding.get(), scaler.get()}; }
 
   void SaveCheckpoint() {
+    watchdog->Beat("writing a checkpoint", step);
     last_checkpoint = SaveModelCheckpoint(*comm, CheckpointRoot(), cfg, step, State(), cfg.train().keep_last());
     LogInfo(Str("checkpoint written: ", last_checkpoint));
   }
@@ -86,6 +89,7 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   SR_CHECK(tc.global_batch_size() % comm->size() == 0)
       << "train.global_batch_size " << tc.global_batch_size() << " does not divide by the " << comm->size() << " ranks";
 
+  s.watchdog = std::make_unique<Watchdog>(tc.hang_timeout_s(), comm->rank());
   const int threads = ConfigureThreads(tc, *comm);
 
   const DataShape shape = DescribeData(cfg.data());
@@ -135,6 +139,7 @@ EvalResult Trainer::Evaluate() {
   uint64_t seen = 0;
   std::vector<MatF> emb;
   while (tc.eval_samples() == 0 || seen < tc.eval_samples()) {
+    s.watchdog->Beat("evaluation", s.step);
     Batch b;
     const bool got = src->Next(&b);
     if (!got) b = EmptyBatch(s.num_dense, s.num_sparse);
@@ -200,6 +205,7 @@ TrainResult Trainer::Run(bool resume) {
   const uint64_t last_step =
       tc.stop_after_steps() > 0 ? std::min<uint64_t>(tc.steps(), first_step + tc.stop_after_steps()) : tc.steps();
   while (s.step < last_step) {
+    s.watchdog->Beat("a training step", s.step);
     Timer t;
     SR_CHECK(src->Next(&batch)) << "the training data ended unexpectedly";
     result.data_s += t.Seconds();

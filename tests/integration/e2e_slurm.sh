@@ -40,7 +40,10 @@ SETS=(train.steps=$STEPS train.log_every=5000)
 run 2 whole --set "${SETS[@]}"
 job=$(sbatch --parsable --output="$WORK/long.log" scripts/slurm/train.sbatch "$TINY" \
   --set train.output_dir="$WORK/long" "${SETS[@]}")
-wait_for_log "$WORK/long.log" "step 5000/" 1200 || true
+# The metrics log, flushed by rank 0 at every write, shows progress reliably; the
+# job's captured output may arrive late (srun and slurmstepd buffer it), and a
+# signal sent after the job finished would never requeue it.
+wait_for_log "$WORK/long/metrics.jsonl" '"step": 5000' 1200 || fail "the long job did not reach step 5000 in 120 s"
 scancel --signal=USR1 "$job"
 for _ in $(seq 1200); do
   state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
