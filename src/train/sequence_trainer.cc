@@ -217,6 +217,9 @@ struct SequenceTrainer::Impl {
     return apply ? loss : std::numeric_limits<double>::quiet_NaN();
   }
   RetrievalEval EvaluateCandidates(SequenceSplit split);
+  std::vector<int64_t> RankCandidates(const SequenceBatch& b, const SequenceBatch& hist,
+                                      const SequenceLayout& hist_layout, const SequenceLayout& cand_layout,
+                                      const std::vector<uint64_t>& ids, uint32_t m, const MatF& emb);
 
   // The step's shared negatives: the same on every rank, a function of (seed, step).
   std::vector<uint64_t> Negatives() const {
@@ -613,6 +616,33 @@ double SequenceTrainer::Impl::StepCandidates() {
   return ApplyStep(local_loss);
 }
 
+// Ranks of each sequence's held-out item (candidate 0 of its group) among its
+// sampled candidates: history encoded once with its K/V cached, then only the
+// candidates pass through the layers.
+std::vector<int64_t> SequenceTrainer::Impl::RankCandidates(const SequenceBatch& b, const SequenceBatch& hist,
+                                                           const SequenceLayout& hist_layout,
+                                                           const SequenceLayout& cand_layout,
+                                                           const std::vector<uint64_t>& ids, uint32_t m,
+                                                           const MatF& emb) {
+  std::vector<int64_t> batch_ranks;
+  const int64_t nh = hist.num_tokens();
+  SequenceKvCache<float> cache;
+  encoder->EncodeHistory(emb.topRows(nh), hist_layout, &cache);
+  const MatF cand_emb = emb.bottomRows(emb.rows() - nh);
+  const MatF users = encoder->EncodeCandidates(cand_emb, cand_layout, cache);
+  MatF cand_hat;
+  Vec<float> inv;
+  L2NormalizeRows(cand_emb, &cand_hat, &inv);
+  const Vec<float> scores = users.cwiseProduct(cand_hat).rowwise().sum();
+  for (int64_t q = 0; q < b.batch_size; ++q) {
+    const int64_t c0 = cand_layout.offsets[q];
+    int64_t ahead = 0;
+    for (uint32_t j = 1; j <= m; ++j) ahead += RanksAhead(scores[c0 + j], ids[nh + c0 + j], scores[c0], b.labels[q]);
+    batch_ranks.push_back(1 + ahead);
+  }
+  return batch_ranks;
+}
+
 // Ranking evaluation: the held-out item and eval_candidates sampled items are
 // scored as targets of the user's history. The history is encoded once and its
 // K/V cached; only the candidates pass through the layers.
@@ -624,7 +654,7 @@ RetrievalEval SequenceTrainer::Impl::EvaluateCandidates(SequenceSplit split) {
   spec.repeat = false;
   SequenceEvalSource src(data, split, max_len, spec);
   const uint32_t m = cfg.model().sequence().eval_candidates();
-  std::vector<int64_t> my_ranks;
+  std::vector<int64_t> ranks;  // every rank's, batch by batch: the global user order at any rank count
   SequenceBatch b, hist;
   std::vector<int32_t> none;
   std::vector<MatF> out;
@@ -651,26 +681,14 @@ RetrievalEval SequenceTrainer::Impl::EvaluateCandidates(SequenceSplit split) {
     SingleIdBag(ids, &lookup.sparse[0]);
     lookup.batch_size = static_cast<int64_t>(ids.size());
     embedding->Forward(lookup, &out, /*training=*/false);
-    if (b.batch_size == 0) continue;
-    const int64_t nh = hist.num_tokens();
-    SequenceKvCache<float> cache;
-    encoder->EncodeHistory(out[0].topRows(nh), hist_layout, &cache);
-    const MatF cand_emb = out[0].bottomRows(out[0].rows() - nh);
-    const MatF users = encoder->EncodeCandidates(cand_emb, cand_layout, cache);
-    MatF cand_hat;
-    Vec<float> inv;
-    L2NormalizeRows(cand_emb, &cand_hat, &inv);
-    const Vec<float> scores = users.cwiseProduct(cand_hat).rowwise().sum();
-    for (int64_t q = 0; q < b.batch_size; ++q) {
-      const int64_t c0 = cand_layout.offsets[q];
-      int64_t ahead = 0;
-      for (uint32_t j = 1; j <= m; ++j) ahead += RanksAhead(scores[c0 + j], ids[nh + c0 + j], scores[c0], b.labels[q]);
-      my_ranks.push_back(1 + ahead);
-    }
+    std::vector<int64_t> batch_ranks;
+    if (b.batch_size > 0) batch_ranks = RankCandidates(b, hist, hist_layout, cand_layout, ids, m, out[0]);
+    const std::vector<int64_t> all = AllGatherV(*comm, batch_ranks);
+    ranks.insert(ranks.end(), all.begin(), all.end());
   }
   RetrievalEval r;
   r.sampled_candidates = m;
-  r.all_items = RankingFromRanks(AllGatherV(*comm, my_ranks), ks);
+  r.all_items = RankingFromRanks(ranks, ks);
   r.seen_zeroed = RankingFromRanks({}, ks);
   return r;
 }

@@ -94,8 +94,9 @@ const std::string& DataFile() {
 
 struct Case {
   std::string label;
-  std::string model;     // hstu or sasrec
-  std::string sharding;  // the item table's sharding; "" = the planner's choice
+  std::string model;                    // hstu or sasrec
+  std::string sharding;                 // the item table's sharding; "" = the planner's choice
+  std::vector<std::string> extra = {};  // more --set overrides
 };
 
 // Failure messages name the case rather than dumping its bytes.
@@ -121,6 +122,7 @@ train:
 )";
   std::vector<std::string> overrides = {"data.train_path=" + DataFile(), "model.type=" + cs.model,
                                         "train.output_dir=" + output_dir};
+  overrides.insert(overrides.end(), cs.extra.begin(), cs.extra.end());
   if (!cs.sharding.empty()) {
     overrides.push_back("embedding.tables.0.name=items");
     overrides.push_back("embedding.tables.0.sharding=" + cs.sharding);
@@ -241,12 +243,20 @@ TEST_P(SequenceTrainerTest, TrainingStepsAgreeWithOneProcess) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, SequenceTrainerTest,
-                         ::testing::Values(Case{"hstu_row_wise", "hstu", "ROW_WISE"},
-                                           Case{"sasrec_row_wise", "sasrec", "ROW_WISE"},
-                                           // 61 rows: the planner replicates the table.
-                                           Case{"hstu_planner_default", "hstu", ""}),
-                         [](const auto& info) { return info.param.label; });
+INSTANTIATE_TEST_SUITE_P(
+    Models, SequenceTrainerTest,
+    ::testing::Values(Case{"hstu_row_wise", "hstu", "ROW_WISE"}, Case{"sasrec_row_wise", "sasrec", "ROW_WISE"},
+                      // 61 rows: the planner replicates the table.
+                      Case{"hstu_planner_default", "hstu", ""},
+                      // Every target of the global batch is also a negative.
+                      Case{"hstu_in_batch_negatives", "hstu", "ROW_WISE", {"model.sequence.in_batch_negatives=true"}},
+                      // Ranking: candidates under the target-aware mask, KV-cached evaluation.
+                      Case{"hstu_bce_candidates",
+                           "hstu",
+                           "ROW_WISE",
+                           {"model.sequence.loss=BCE_CANDIDATES", "model.sequence.num_candidates=3",
+                            "model.sequence.eval_candidates=20"}}),
+    [](const auto& info) { return info.param.label; });
 
 }  // namespace
 }  // namespace shardrec
