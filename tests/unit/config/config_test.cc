@@ -191,8 +191,9 @@ TEST(ConfigErrors, DuplicateKey) {
 TEST(ConfigErrors, WrongType) {
   EXPECT_EQ(LoadError("train:\n  steps: abc\n"),
             "train.steps: expected an unsigned integer, got 'abc' (configs/x.yaml line 2)");
-  EXPECT_EQ(LoadError("data:\n  source: parquet\n"),
-            "data.source: expected one of SYNTHETIC, CRITEO_TSV, BINARY, SEQUENCES, got 'parquet' (configs/x.yaml line 2)");
+  EXPECT_EQ(
+      LoadError("data:\n  source: parquet\n"),
+      "data.source: expected one of SYNTHETIC, CRITEO_TSV, BINARY, SEQUENCES, got 'parquet' (configs/x.yaml line 2)");
   EXPECT_EQ(LoadError("model:\n  dlrm:\n    interaction_self: maybe\n"),
             "model.dlrm.interaction_self: expected true or false, got 'maybe' (configs/x.yaml line 3)");
   EXPECT_EQ(LoadError("optimizer:\n  lr: fast\n"),
@@ -432,8 +433,10 @@ TEST(ConfigDoc, RowsShowTypeDefaultBoundsAndHelp) {
   const std::string doc = DescribeSchemaMarkdown();
   EXPECT_NE(doc.find("| `train.global_batch_size` | uint64 | `2048` | >= 1 | samples per step over all ranks"),
             std::string::npos);
-  EXPECT_NE(doc.find("| `data.source` | enum: `SYNTHETIC`, `CRITEO_TSV`, `BINARY`, `SEQUENCES` | `SYNTHETIC` |  | where samples"),
-            std::string::npos);
+  EXPECT_NE(
+      doc.find(
+          "| `data.source` | enum: `SYNTHETIC`, `CRITEO_TSV`, `BINARY`, `SEQUENCES` | `SYNTHETIC` |  | where samples"),
+      std::string::npos);
   EXPECT_NE(doc.find("| `optimizer.lr` | double | `0.001` | > 0 | peak learning rate |"), std::string::npos);
   EXPECT_NE(doc.find("| `optimizer.beta1` | double | `0.9` | >= 0 and <= 1 |"), std::string::npos);
   EXPECT_NE(doc.find("| `model.dlrm.top_mlp` | list of uint32 | `[512, 256, 1]` | each >= 1 |"), std::string::npos);
