@@ -1,33 +1,26 @@
 #include "shardrec/comm/wire_type.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 
 #include "shardrec/core/error.h"
+#include "shardrec/core/half_rows.h"
 
 namespace shardrec {
 
-void NarrowToWire(const float* in, size_t n, config::DType type, uint16_t* out) {
+namespace {
+HalfType HalfOf(config::DType type) {
   SR_CHECK(type == config::BF16 || type == config::FP16) << "no 16-bit wire type " << config::DType_Name(type);
-  if (type == config::BF16) {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) out[i] = Eigen::numext::bit_cast<uint16_t>(Eigen::bfloat16(in[i]));
-  } else {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) out[i] = Eigen::numext::bit_cast<uint16_t>(Eigen::half(in[i]));
-  }
+  return type == config::BF16 ? HalfType::kBf16 : HalfType::kFp16;
+}
+}  // namespace
+
+void NarrowToWire(const float* in, size_t n, config::DType type, uint16_t* out) {
+  NarrowRow(HalfOf(type), in, static_cast<int64_t>(n), out);
 }
 
 void WidenFromWire(const uint16_t* in, size_t n, config::DType type, float* out) {
-  SR_CHECK(type == config::BF16 || type == config::FP16) << "no 16-bit wire type " << config::DType_Name(type);
-  if (type == config::BF16) {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(Eigen::numext::bit_cast<Eigen::bfloat16>(in[i]));
-  } else {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(in[i]));
-  }
+  WidenRow(HalfOf(type), in, static_cast<int64_t>(n), out);
 }
 
 void AllToAllFloats(Communicator& comm, const std::vector<std::vector<float>>& send, config::DType type,

@@ -13,6 +13,7 @@
 
 #include "operand_rounding.h"
 #include "shardrec/core/error.h"
+#include "shardrec/core/half_rows.h"
 
 // oneDNN sizes its thread team when a primitive is created and runs it on its
 // threading runtime; with OpenMP (Debian's build) that team is
@@ -22,6 +23,8 @@
 #endif
 
 namespace shardrec::gemm_detail {
+using kernels::BitsOf;
+using kernels::FloatOf;
 namespace {
 
 // One cached product: everything a matmul primitive is specialised for. The

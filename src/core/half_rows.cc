@@ -1,0 +1,67 @@
+#include "shardrec/core/half_rows.h"
+
+namespace shardrec {
+namespace {
+
+// The portable build targets baseline x86-64 (SSE2); cloning the row kernels for
+// AVX2 and AVX-512, picked when the program loads, widens their vectors 2-4x
+// (and gives the fp16 loops F16C-width integer arithmetic). Sanitizer builds keep
+// one version: the clones' resolvers run before the sanitizer runtime is set up.
+#if defined(__SANITIZE_ADDRESS__)
+#define SHARDREC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define SHARDREC_SANITIZED 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SHARDREC_SANITIZED)
+#define SHARDREC_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default"))) __attribute__((noinline))
+#else
+#define SHARDREC_ROW_KERNEL
+#endif
+
+using namespace kernels;  // NOLINT: the bit arithmetic of half_bits.h
+
+SHARDREC_ROW_KERNEL void NarrowBf16(const float* in, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = Bf16Bits(in[i]);
+}
+SHARDREC_ROW_KERNEL void NarrowFp16(const float* in, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = Fp16Bits(in[i]);
+}
+SHARDREC_ROW_KERNEL void WidenBf16(const uint16_t* in, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = FloatFromBf16(in[i]);
+}
+SHARDREC_ROW_KERNEL void WidenFp16(const uint16_t* in, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = FloatFromFp16(in[i]);
+}
+SHARDREC_ROW_KERNEL void RoundBf16(const float* in, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = FloatFromBf16(Bf16Bits(in[i]));
+}
+SHARDREC_ROW_KERNEL void RoundFp16(const float* in, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = RoundToFp16(in[i]);
+}
+SHARDREC_ROW_KERNEL void StochasticBf16(const float* in, int64_t n, uint32_t key, uint32_t first, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Bf16BitsStochastic(in[i], RoundingBits(key, first + static_cast<uint32_t>(i)));
+}
+SHARDREC_ROW_KERNEL void StochasticFp16(const float* in, int64_t n, uint32_t key, uint32_t first, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Fp16BitsStochastic(in[i], RoundingBits(key, first + static_cast<uint32_t>(i)));
+}
+
+}  // namespace
+
+void NarrowRow(HalfType type, const float* in, int64_t n, uint16_t* out) {
+  type == HalfType::kBf16 ? NarrowBf16(in, n, out) : NarrowFp16(in, n, out);
+}
+void WidenRow(HalfType type, const uint16_t* in, int64_t n, float* out) {
+  type == HalfType::kBf16 ? WidenBf16(in, n, out) : WidenFp16(in, n, out);
+}
+void RoundRow(HalfType type, const float* in, int64_t n, float* out) {
+  type == HalfType::kBf16 ? RoundBf16(in, n, out) : RoundFp16(in, n, out);
+}
+void NarrowRowStochastic(HalfType type, const float* in, int64_t n, uint32_t key, uint32_t first, uint16_t* out) {
+  type == HalfType::kBf16 ? StochasticBf16(in, n, key, first, out) : StochasticFp16(in, n, key, first, out);
+}
+
+}  // namespace shardrec
