@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "shardrec/core/error.h"
+#include "shardrec/core/half_rows.h"
 #include "shardrec/embedding/sharded_collection.h"
 
 namespace shardrec {
@@ -26,7 +27,9 @@ MatF ShardedEmbeddingCollection::GatherTable(int table) {
                                  static_cast<double>(sh.col_end),     static_cast<double>(sh.num_rows)};
     const float* hf = reinterpret_cast<const float*>(hdr);
     mine.insert(mine.end(), hf, hf + 2 * kHeader);
-    mine.insert(mine.end(), sh.weights.begin(), sh.weights.end());
+    const size_t at = mine.size();
+    mine.resize(at + static_cast<size_t>(sh.num_rows) * sh.cols());
+    for (int64_t r = 0; r < sh.num_rows; ++r) sh.weights.Read(r, mine.data() + at + static_cast<size_t>(r) * sh.cols());
   }
   const std::vector<float> all = AllGatherV(*comm_, mine);
   struct Block {
@@ -87,10 +90,16 @@ std::vector<ShardedEmbeddingCollection::RowBlock> ShardedEmbeddingCollection::Ow
       r1 = sh.row_begin + n * (me + 1) / w;
     }
     if (r1 > r0) {
-      blocks.push_back({r0, static_cast<int64_t>(r1 - r0), sh.row(static_cast<int64_t>(r0 - sh.row_begin))});
+      blocks.push_back({r0, static_cast<int64_t>(r1 - r0), &sh.weights, static_cast<int64_t>(r0 - sh.row_begin)});
     }
   }
   return blocks;
+}
+
+MatF ShardedEmbeddingCollection::RowBlock::Read() const {
+  MatF out(rows, source->cols());
+  for (int64_t r = 0; r < rows; ++r) source->Read(first_source_row + r, out.row(r).data());
+  return out;
 }
 
 int64_t ShardedEmbeddingCollection::HotIds(int table) {
@@ -102,16 +111,18 @@ int64_t ShardedEmbeddingCollection::HotIds(int table) {
 
 size_t ShardedEmbeddingCollection::LocalBytes() const {
   size_t bytes = 0;
-  for (const EmbeddingShard& sh : shards_) bytes += (sh.weights.size() + sh.state.size()) * sizeof(float);
+  for (const EmbeddingShard& sh : shards_) bytes += sh.weights.bytes() + sh.state.size() * sizeof(float);
   return bytes;
 }
 
 namespace {
 // Shard file: magic, shard count, then per shard a header (table, shard index,
-// logical rows and columns, state floats per row, physical rows), the weights,
-// the optimizer state, and the storage's own bytes (length-prefixed, so readers
-// can skip what they do not need).
-constexpr uint64_t kShardMagic = 0x5352534841524432ull;  // "SRSHARD2"
+// logical rows and columns, state floats per row, physical rows, storage type
+// of the weights), the weights as stored, the fp32 optimizer state, and the
+// storage's own bytes (length-prefixed, so readers can skip what they do not
+// need). Version 2 files (before 16-bit storage) hold fp32 weights and no type.
+constexpr uint64_t kShardMagic2 = 0x5352534841524432ull;  // "SRSHARD2"
+constexpr uint64_t kShardMagic = 0x5352534841524433ull;   // "SRSHARD3"
 
 template <typename T>
 void WritePod(std::ostream& out, const T& v) {
@@ -128,8 +139,21 @@ struct SavedShardHeader {
   uint64_t row_begin, row_end;
   int64_t physical;
   uint64_t storage_bytes;
+  int32_t dtype = config::FP32;
   int cols() const { return col_end - col_begin; }
+  size_t element_bytes() const { return dtype == config::FP32 ? 4 : 2; }
 };
+
+// Saved row `r` of a block of `cols`-wide rows stored as `dtype` -> fp32.
+void WidenSavedRow(const std::vector<char>& raw, config::DType dtype, int64_t r, int cols, float* out) {
+  if (dtype == config::FP32) {
+    std::memcpy(out, raw.data() + static_cast<size_t>(r) * cols * 4, sizeof(float) * cols);
+  } else {
+    std::vector<uint16_t> bits(static_cast<size_t>(cols));
+    std::memcpy(bits.data(), raw.data() + static_cast<size_t>(r) * cols * 2, 2 * static_cast<size_t>(cols));
+    WidenRow(dtype == config::BF16 ? HalfType::kBf16 : HalfType::kFp16, bits.data(), cols, out);
+  }
+}
 }  // namespace
 
 void ShardedEmbeddingCollection::SaveShards(std::ostream& out) const {
@@ -148,7 +172,8 @@ void ShardedEmbeddingCollection::SaveShards(std::ostream& out) const {
     WritePod(out, sh.row_end);
     WritePod(out, sh.num_rows);
     WritePod(out, static_cast<uint64_t>(blob.size()));
-    out.write(reinterpret_cast<const char*>(sh.weights.data()), sh.weights.size() * sizeof(float));
+    WritePod(out, static_cast<int32_t>(sh.weights.dtype()));
+    out.write(static_cast<const char*>(sh.weights.raw()), static_cast<std::streamsize>(sh.weights.bytes()));
     out.write(reinterpret_cast<const char*>(sh.state.data()), sh.state.size() * sizeof(float));
     out.write(blob.data(), static_cast<std::streamsize>(blob.size()));
   }
@@ -157,13 +182,15 @@ void ShardedEmbeddingCollection::SaveShards(std::ostream& out) const {
 void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& files) {
   // Every local cell must be written exactly once from the files.
   std::vector<uint64_t> filled(shards_.size(), 0);
-  std::vector<float> weights, state;
+  std::vector<char> weights;  // as saved
+  std::vector<float> state, src_row, dst_row;
   for (const std::string& path : files) {
     std::ifstream in(path, std::ios::binary);
     SR_CHECK(in.good()) << "cannot open " << path;
     uint64_t magic = 0, count = 0;
     ReadPod(in, &magic, path);
-    SR_CHECK(magic == kShardMagic) << path << ": not an embedding shard file of this version (bad magic)";
+    SR_CHECK(magic == kShardMagic || magic == kShardMagic2)
+        << path << ": not an embedding shard file of a known version (bad magic)";
     ReadPod(in, &count, path);
     for (uint64_t k = 0; k < count; ++k) {
       SavedShardHeader h;
@@ -176,12 +203,15 @@ void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& file
       ReadPod(in, &h.row_end, path);
       ReadPod(in, &h.physical, path);
       ReadPod(in, &h.storage_bytes, path);
+      if (magic == kShardMagic) ReadPod(in, &h.dtype, path);
       SR_CHECK(h.table >= 0 && h.table < static_cast<int32_t>(tables_.size()) && h.col_begin >= 0 &&
-               h.col_end > h.col_begin && h.physical >= 0 && h.state_per_row >= 0)
+               h.col_end > h.col_begin && h.physical >= 0 && h.state_per_row >= 0 && config::DType_IsValid(h.dtype))
           << path << ": corrupt shard header";
+      const config::DType dtype = static_cast<config::DType>(h.dtype);
       const size_t n_weights = static_cast<size_t>(h.physical) * h.cols();
       const size_t n_state = static_cast<size_t>(h.physical) * h.state_per_row;
-      const std::streamoff block = static_cast<std::streamoff>((n_weights + n_state) * sizeof(float) + h.storage_bytes);
+      const std::streamoff block =
+          static_cast<std::streamoff>(n_weights * h.element_bytes() + n_state * sizeof(float) + h.storage_bytes);
       // Which local shards does this saved block feed?
       const TableSpec& ts = tables_[h.table];
       std::vector<int> targets;
@@ -206,17 +236,24 @@ void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& file
         SR_CHECK(in.good()) << path << ": truncated shard file";
         continue;
       }
-      weights.resize(n_weights);
+      weights.resize(n_weights * h.element_bytes());
       state.resize(n_state);
-      in.read(reinterpret_cast<char*>(weights.data()), static_cast<std::streamsize>(n_weights * sizeof(float)));
+      in.read(weights.data(), static_cast<std::streamsize>(weights.size()));
       in.read(reinterpret_cast<char*>(state.data()), static_cast<std::streamsize>(n_state * sizeof(float)));
       std::string blob(h.storage_bytes, '\0');
       in.read(blob.data(), static_cast<std::streamsize>(blob.size()));
       SR_CHECK(in.good()) << path << ": truncated in the rows of table '" << ts.name << "'";
       for (int i : targets) {
         EmbeddingShard& sh = shards_[i];
+        // Rows are widened from the saved type and stored in this run's: exact
+        // when the types agree, and a checkpoint may change the storage type.
+        src_row.resize(static_cast<size_t>(h.cols()));
+        dst_row.resize(static_cast<size_t>(sh.cols()));
         if (ts.compressed()) {
-          std::copy(weights.begin(), weights.end(), sh.weights.begin());
+          for (int64_t r = 0; r < sh.num_rows; ++r) {
+            WidenSavedRow(weights, dtype, r, h.cols(), dst_row.data());
+            sh.weights.Write(r, dst_row.data());
+          }
           std::copy(state.begin(), state.end(), sh.state.begin());
           std::istringstream blob_in(blob);
           sh.storage->Load(blob_in, path + " (table '" + ts.name + "')");
@@ -233,12 +270,13 @@ void ShardedEmbeddingCollection::LoadShards(const std::vector<std::string>& file
             << path << ": table '" << ts.name << "': row-wise Adagrad state of columns " << h.col_begin << "-"
             << h.col_end << " cannot move to a shard of columns " << sh.col_begin << "-" << sh.col_end;
         for (uint64_t r = r0; r < r1; ++r) {
-          const int64_t src_row = static_cast<int64_t>(r - h.row_begin),
-                        dst_row = static_cast<int64_t>(r - sh.row_begin);
-          for (int c = c0; c < c1; ++c)
-            sh.row(dst_row)[c - sh.col_begin] = weights[src_row * h.cols() + c - h.col_begin];
-          float* dst_state = sh.state.data() + dst_row * sh.state_per_row;
-          const float* src_state = state.data() + src_row * h.state_per_row;
+          const int64_t src = static_cast<int64_t>(r - h.row_begin), dst = static_cast<int64_t>(r - sh.row_begin);
+          WidenSavedRow(weights, dtype, src, h.cols(), src_row.data());
+          sh.weights.Read(dst, dst_row.data());
+          for (int c = c0; c < c1; ++c) dst_row[c - sh.col_begin] = src_row[c - h.col_begin];
+          sh.weights.Write(dst, dst_row.data());
+          float* dst_state = sh.state.data() + dst * sh.state_per_row;
+          const float* src_state = state.data() + src * h.state_per_row;
           if (sh.state_per_row == 2 * sh.cols() && h.state_per_row == 2 * h.cols()) {  // Adam: m then v
             for (int c = c0; c < c1; ++c) {
               dst_state[c - sh.col_begin] = src_state[c - h.col_begin];

@@ -130,7 +130,7 @@ class CafeStorage final : public RowStorage {
                std::vector<int64_t>* overwritten) override {
     std::vector<HotSketch::Change> promoted, demoted;
     int64_t before[kMaxRowsPerId];
-    const int cols = shard->cols();
+    std::vector<float> promoted_row(static_cast<size_t>(shard->cols()));
     for (size_t i = 0; i < ids.size(); ++i) {
       // The rows this id reads now (before the insert may promote it).
       const int n_before = Resolve(ids[i], before);
@@ -139,12 +139,10 @@ class CafeStorage final : public RowStorage {
       for (const HotSketch::Change& p : promoted) {
         // Only the id just inserted can be promoted by its insert.
         SR_CHECK(p.id == ids[i]) << "sketch promoted id " << p.id << " while inserting " << ids[i];
-        float* dst = shard->row(p.hot_row);
-        std::memcpy(dst, shard->row(before[0]), sizeof(float) * cols);
-        for (int k = 1; k < n_before; ++k) {
-          const float* src = shard->row(before[k]);
-          for (int c = 0; c < cols; ++c) dst[c] += src[c];
-        }
+        // The id's current embedding: its hashed row(s), summed in fp32 (a
+        // single row is copied exactly in any storage type).
+        shard->weights.PoolSum(before, n_before, promoted_row.data());
+        shard->weights.Write(p.hot_row, promoted_row.data());
         if (shard->state_per_row > 0) {
           std::memcpy(shard->state.data() + p.hot_row * shard->state_per_row,
                       shard->state.data() + before[0] * shard->state_per_row, sizeof(float) * shard->state_per_row);

@@ -52,6 +52,7 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
       transform_(transform),
       comm_(comm),
       optimizer_(cfg.optimizer()),
+      seed_(seed),
       saved_(std::make_unique<Saved>()) {
   const int world = comm_->size();
   const int me = comm_->rank();
@@ -90,24 +91,32 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
                                   transform_, Hash3(seed, TableSalt(static_cast<int>(t)), static_cast<uint64_t>(s)));
       sh.num_rows = sh.storage ? static_cast<int64_t>(sh.storage->physical_rows())
                                : static_cast<int64_t>(sh.row_end - sh.row_begin);
+      sh.weights.Allocate(tables_[t].storage_dtype, sh.rows(), sh.cols());
       if (sh.storage) {
+        // The budget counts rows: a compression ratio is relative to the full
+        // table in the same storage type.
         LogAll(Str("table '", tables_[t].name, "' shard ", s, ": ", sh.storage->Describe(), "; budget ",
-                   4.0 * tables_[t].dim * static_cast<double>(sh.row_end - sh.row_begin) /
-                       tables_[t].compression.compression_ratio() / 1e6,
-                   " MB, allocated ", (4.0 * sh.num_rows * sh.cols() + sh.storage->ExtraBytes()) / 1e6,
+                   static_cast<double>(sh.weights.element_bytes()) * tables_[t].dim *
+                       static_cast<double>(sh.row_end - sh.row_begin) / tables_[t].compression.compression_ratio() /
+                       1e6,
+                   " MB, allocated ", static_cast<double>(sh.weights.bytes() + sh.storage->ExtraBytes()) / 1e6,
                    " MB (+ optimizer state ", 4.0 * sh.num_rows * sh.state_per_row / 1e6, " MB)"));
       }
-      sh.weights.resize(static_cast<size_t>(sh.rows()) * sh.cols());
       sh.state.assign(static_cast<size_t>(sh.rows()) * sh.state_per_row, optimizer_.InitialState());
       sh.slot_of_row.assign(static_cast<size_t>(sh.rows()), -1);
       const float scale = cfg.init_scale() > 0 ? static_cast<float>(cfg.init_scale())
                                                : static_cast<float>(std::sqrt(1.0 / static_cast<double>(tp.rows())));
-#pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < sh.rows(); ++r) {
-        // FULL rows start from their logical row; physical rows of a compressed shard from their index.
-        const uint64_t key =
-            sh.storage ? Hash3(seed, static_cast<uint64_t>(s), static_cast<uint64_t>(r)) : sh.row_begin + r;
-        InitRow(seed, tables_[t].name, key, tables_[t].dim, sh.col_begin, sh.col_end, scale, sh.row(r));
+#pragma omp parallel
+      {
+        std::vector<float> row(static_cast<size_t>(sh.cols()));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < sh.rows(); ++r) {
+          // FULL rows start from their logical row; physical rows of a compressed shard from their index.
+          const uint64_t key =
+              sh.storage ? Hash3(seed, static_cast<uint64_t>(s), static_cast<uint64_t>(r)) : sh.row_begin + r;
+          InitRow(seed, tables_[t].name, key, tables_[t].dim, sh.col_begin, sh.col_end, scale, row.data());
+          sh.weights.Write(r, row.data());
+        }
       }
       local_shard_of_[t][s] = static_cast<int>(shards_.size());
       shards_.push_back(std::move(sh));
@@ -235,6 +244,7 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
     for (const Segment& seg : mine) {
       const EmbeddingShard& sh = shards_[LocalShardIndex(seg.table, seg.shard)];
       const int cols = sh.cols();
+      const int row_bytes = cols * static_cast<int>(sh.weights.element_bytes());
       const int32_t* lengths = sv.phys_lengths[s].data() + len_off;
       std::vector<size_t> starts(Bs + 1, 0);
       for (int64_t b = 0; b < Bs; ++b) starts[b + 1] = starts[b] + lengths[b];
@@ -244,8 +254,9 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
 #pragma omp parallel for schedule(static)
       for (int64_t b = 0; b < Bs; ++b) {
         const int64_t ahead = static_cast<int64_t>(starts[b]) + kPrefetchDistance;
-        for (int64_t k = ahead; k < ahead + lengths[b] && k < n_ids; ++k) kernels::PrefetchRow(sh.row(rows[k]), cols);
-        kernels::PoolRowsSum(sh.weights.data(), cols, rows + starts[b], lengths[b], cols, dst + b * cols);
+        for (int64_t k = ahead; k < ahead + lengths[b] && k < n_ids; ++k)
+          kernels::PrefetchRow(sh.weights.address(rows[k]), row_bytes);
+        sh.weights.PoolSum(rows + starts[b], lengths[b], dst + b * cols);
       }
       len_off += Bs;
       row_off += starts[Bs];
@@ -338,8 +349,7 @@ void ShardedEmbeddingCollection::ReplicatedForward(const Batch& batch, std::vect
     MatF& o = (*out)[f];
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; ++b) {
-      kernels::PoolRowsSum(sh.weights.data(), sh.cols(), feature_rows_[f].data() + starts[b], lengths[b], sh.cols(),
-                           o.row(b).data());
+      sh.weights.PoolSum(feature_rows_[f].data() + starts[b], lengths[b], o.row(b).data());
     }
   }
 }
@@ -447,9 +457,9 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
   }
   if (any_adaptive_) ObserveAdaptive(grad_recv, len_off, id_off, grad_off);
   for (size_t local = 0; local < shards_.size(); ++local) {
-    if (!touched[local].empty()) ApplyDeduplicated(shards_[local], touched[local], acc[local], h);
+    if (!touched[local].empty()) ApplyDeduplicated(shards_[local], touched[local], acc[local], h, step);
   }
-  ReplicatedBackward(grads_in, h);
+  ReplicatedBackward(grads_in, h, step);
 }
 
 void ShardedEmbeddingCollection::ObserveAdaptive(const std::vector<std::vector<float>>& grad_recv,
@@ -524,27 +534,40 @@ void ShardedEmbeddingCollection::ObserveAdaptive(const std::vector<std::vector<f
 }
 
 void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const std::vector<int64_t>& touched,
-                                                   const std::vector<float>& acc, const kernels::SparseHyper& h) {
+                                                   const std::vector<float>& acc, const kernels::SparseHyper& h,
+                                                   uint64_t step) {
   const int cols = sh.cols();
+  const int row_bytes = cols * static_cast<int>(sh.weights.element_bytes());
   const int64_t n = static_cast<int64_t>(touched.size());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     if (i + kPrefetchDistance < n && touched[i + kPrefetchDistance] >= 0) {
       const int64_t ahead = touched[i + kPrefetchDistance];
-      kernels::PrefetchRow(sh.row(ahead), cols);
-      if (sh.state_per_row > 0) kernels::PrefetchRow(sh.state.data() + ahead * sh.state_per_row, sh.state_per_row);
+      kernels::PrefetchRow(sh.weights.address(ahead), row_bytes);
+      if (sh.state_per_row > 0) kernels::PrefetchRow(sh.state.data() + ahead * sh.state_per_row, 4 * sh.state_per_row);
     }
     const int64_t r = touched[i];
     if (r < 0) {  // overwritten by a promotion this step: its gradient belonged to the old id
       sh.slot_of_row[~r] = -1;
       continue;
     }
-    optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, acc.data() + i * cols, cols);
+    UpdateRow(sh, r, acc.data() + i * cols, h, step);
     sh.slot_of_row[r] = -1;
   }
 }
 
-void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h) {
+void ShardedEmbeddingCollection::UpdateRow(EmbeddingShard& sh, int64_t r, const float* grad,
+                                           const kernels::SparseHyper& h, uint64_t step) {
+  const uint64_t row = sh.storage ? Hash3(static_cast<uint64_t>(sh.shard_index), static_cast<uint64_t>(r), 0)
+                                  : sh.row_begin + static_cast<uint64_t>(r);
+  const uint32_t key = static_cast<uint32_t>(Hash3(seed_ ^ TableSalt(sh.table), step, row));
+  float* state = sh.state.data() + r * sh.state_per_row;
+  sh.weights.Update(r, key, static_cast<uint32_t>(sh.col_begin),
+                    [&](float* w) { optimizer_.Apply(h, w, state, grad, sh.cols()); });
+}
+
+void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h,
+                                                    uint64_t step) {
   const Saved& sv = *saved_;
   for (size_t t = 0; t < tables_.size(); ++t) {
     if (!IsReplicated(static_cast<int>(t))) continue;
@@ -573,8 +596,7 @@ void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& gra
     }
     AllReduceSum(*comm_, buf.data(), buf.size());
     for (int64_t r = 0; r < rows; ++r) {
-      if (count[r] > 0.0f)
-        optimizer_.Apply(h, sh.row(r), sh.state.data() + r * sh.state_per_row, buf.data() + r * cols, cols);
+      if (count[r] > 0.0f) UpdateRow(sh, r, buf.data() + r * cols, h, step);
     }
   }
 }

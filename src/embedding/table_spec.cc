@@ -9,7 +9,7 @@
 namespace shardrec {
 
 std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num_sparse,
-                                     const std::vector<uint64_t>& cardinalities) {
+                                     const std::vector<uint64_t>& cardinalities, config::DType default_storage) {
   // A full table is capped at max_rows; a compressed one keeps the true id
   // count, which sets its budget (ids / compression ratio).
   auto auto_rows = [&](int feature, bool compressed) -> uint64_t {
@@ -25,6 +25,7 @@ std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num
       t.dim = static_cast<int>(cfg.default_dim());
       t.features = {f};
       t.compression = cfg.default_compression();
+      t.storage_dtype = default_storage;
       t.rows = auto_rows(f, t.compressed());
       tables.push_back(t);
     }
@@ -46,6 +47,7 @@ std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num
     t.pinned_rank = tc.rank();
     t.row_shards = static_cast<int>(tc.row_shards());
     t.compression = tc.compression();
+    t.storage_dtype = tc.has_storage() ? tc.storage() : default_storage;
     if (t.compressed()) {
       SR_CHECK(t.sharding != config::COLUMN_WISE && t.sharding != config::DATA_PARALLEL)
           << key << ".sharding: a " << config::CompressionConfig::Storage_Name(t.compression.storage())

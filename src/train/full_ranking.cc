@@ -17,7 +17,7 @@ FullRanker::FullRanker(const ShardedEmbeddingCollection& embedding, int table, u
   for (const ShardedEmbeddingCollection::RowBlock& b : embedding.OwnedRowBlocks(table)) {
     Block blk{b.first_row, MatF()};
     Vec<float> inv;
-    L2NormalizeRows(MatF(ConstMatMap<float>(b.data, b.rows, dim_)), &blk.rows, &inv);
+    L2NormalizeRows(b.Read(), &blk.rows, &inv);
     blocks_.push_back(std::move(blk));
   }
 }

@@ -262,7 +262,8 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   // The item table: one feature (the item id), rows = item ids (row 0 unused).
   config::EmbeddingConfig emb_cfg = cfg.embedding();
   if (emb_cfg.tables_size() == 1 && emb_cfg.tables(0).features_size() == 0) emb_cfg.mutable_tables(0)->add_features(0);
-  std::vector<TableSpec> tables = ResolveTables(emb_cfg, 1, {s.data->max_item_id + 1});
+  std::vector<TableSpec> tables =
+      ResolveTables(emb_cfg, 1, {s.data->max_item_id + 1}, cfg.precision().embedding_storage());
   SR_CHECK(tables.size() == 1) << "embedding.tables: a sequence model has exactly one (item) table, got "
                                << tables.size();
   SR_CHECK(tables[0].rows >= s.data->max_item_id + 1)

@@ -95,7 +95,8 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   const DataShape shape = DescribeData(cfg.data());
   s.num_dense = shape.num_dense;
   s.num_sparse = shape.num_sparse;
-  std::vector<TableSpec> tables = ResolveTables(cfg.embedding(), s.num_sparse, shape.cardinalities);
+  std::vector<TableSpec> tables =
+      ResolveTables(cfg.embedding(), s.num_sparse, shape.cardinalities, cfg.precision().embedding_storage());
   s.emb_dim = tables.empty() ? 0 : tables[0].dim;
   for (const TableSpec& t : tables) {
     SR_CHECK(t.dim == s.emb_dim) << "embedding.tables: DLRM needs one embedding width, table '" << t.name << "' has "

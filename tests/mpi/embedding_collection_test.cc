@@ -10,6 +10,7 @@
 #include "batch_slice.h"
 #include "shardrec/comm/communicator.h"
 #include "shardrec/core/error.h"
+#include "shardrec/core/half_rows.h"
 #include "shardrec/core/rng.h"
 #include "shardrec/embedding/planner.h"
 #include "shardrec/embedding/sharded_collection.h"
@@ -134,6 +135,26 @@ struct Reference {
   }
 };
 
+// t0 serves features 0 and 2 (shared table, SUM); t1 serves feature 1 (MEAN). Odd sizes.
+std::vector<TableSpec> TwoTables(config::ShardingType t0, config::ShardingType t1, config::DType storage) {
+  std::vector<TableSpec> tables(2);
+  tables[0].name = "t0";
+  tables[0].rows = 37;
+  tables[0].dim = 5;
+  tables[0].features = {0, 2};
+  tables[0].sharding = t0;
+  tables[1].name = "t1";
+  tables[1].rows = 11;
+  tables[1].dim = 6;
+  tables[1].pooling = config::MEAN;
+  tables[1].features = {1};
+  tables[1].sharding = t1;
+  if (t0 == config::COLUMN_WISE) tables[0].column_shards = 5;
+  if (t1 == config::COLUMN_WISE) tables[1].column_shards = 3;
+  for (TableSpec& t : tables) t.storage_dtype = storage;
+  return tables;
+}
+
 struct Case {
   std::string label;
   config::ShardingType t0, t1;
@@ -148,21 +169,7 @@ TEST_P(CollectionTest, EqualsSingleProcessReference) {
   config::EmbeddingConfig cfg;
   cfg.mutable_optimizer()->set_type(cs.opt);
   cfg.mutable_optimizer()->set_lr(0.1);
-  // t0 serves features 0 and 2 (shared table, SUM); t1 serves feature 1 (MEAN). Odd sizes.
-  std::vector<TableSpec> tables(2);
-  tables[0].name = "t0";
-  tables[0].rows = 37;
-  tables[0].dim = 5;
-  tables[0].features = {0, 2};
-  tables[0].sharding = cs.t0;
-  tables[1].name = "t1";
-  tables[1].rows = 11;
-  tables[1].dim = 6;
-  tables[1].pooling = config::MEAN;
-  tables[1].features = {1};
-  tables[1].sharding = cs.t1;
-  if (cs.t0 == config::COLUMN_WISE) tables[0].column_shards = 5;
-  if (cs.t1 == config::COLUMN_WISE) tables[1].column_shards = 3;
+  const std::vector<TableSpec> tables = TwoTables(cs.t0, cs.t1, config::FP32);
   const plan::ShardingPlan plan = MakePlan(tables, comm.size(), cfg, {2.0, 2.0, 2.0});
   for (const plan::TablePlan& tp : plan.tables()) {
     ASSERT_EQ(tp.type(), tp.name() == "t0" ? cs.t0 : cs.t1);
@@ -218,6 +225,87 @@ std::vector<Case> AllCases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sharding, CollectionTest, ::testing::ValuesIn(AllCases()),
+                         [](const auto& info) { return info.param.label; });
+
+// 16-bit row storage: sharded over this run's ranks, the tables are bitwise the
+// ones a single process gets (stochastic rounding is keyed by logical row and
+// column, not by owner); every stored value is a value of the type; and the
+// rows stay within the type's rounding of the fp32 reference.
+struct StorageCase {
+  std::string label;
+  config::DType dtype;
+  config::ShardingType sharding;
+  config::SparseOptimizerType opt;
+};
+
+class StorageTypeTest : public ::testing::TestWithParam<StorageCase> {};
+
+TEST_P(StorageTypeTest, ShardedEqualsSingleProcessAndTracksFp32) {
+  const StorageCase& cs = GetParam();
+  Communicator& comm = Comm();
+  std::unique_ptr<Communicator> alone = MakeLocalCommunicator();
+  config::EmbeddingConfig cfg;
+  cfg.mutable_optimizer()->set_type(cs.opt);
+  cfg.mutable_optimizer()->set_lr(0.1);
+  const std::vector<TableSpec> tables = TwoTables(cs.sharding, config::DATA_PARALLEL, cs.dtype);
+  const std::vector<double> lookups = {2.0, 2.0, 2.0};
+  ShardedEmbeddingCollection sharded(tables, MakePlan(tables, comm.size(), cfg, lookups), cfg, config::HASH, kSeed,
+                                     &comm);
+  ShardedEmbeddingCollection single(tables, MakePlan(tables, 1, cfg, lookups), cfg, config::HASH, kSeed, alone.get());
+  Reference ref(tables, MakePlan(tables, comm.size(), cfg, lookups), cfg, config::HASH);
+  const HalfType half = cs.dtype == config::BF16 ? HalfType::kBf16 : HalfType::kFp16;
+  const double unit = cs.dtype == config::BF16 ? std::ldexp(1.0, -8) : std::ldexp(1.0, -11);
+  for (int step = 0; step < 4; ++step) {
+    const Batch global = MakeGlobalBatch(step);
+    const Batch local = testing::SliceGlobalBatch(global, comm.rank(), comm.size());
+    std::vector<MatF> out, out_single;
+    sharded.Forward(local, &out, /*training=*/true);
+    single.Forward(global, &out_single, /*training=*/true);
+    std::vector<MatF> grads(kFeatures), grads_single(kFeatures);
+    for (int f = 0; f < kFeatures; ++f) {
+      ASSERT_EQ(out[f], out_single[f].middleRows(local.first_sample, local.batch_size)) << cs.label << " f " << f;
+      grads[f].resize(local.batch_size, sharded.feature_dim(f));
+      grads_single[f].resize(global.batch_size, sharded.feature_dim(f));
+      for (int64_t i = 0; i < global.batch_size; ++i)
+        for (int c = 0; c < grads[f].cols(); ++c) grads_single[f](i, c) = OutGrad(step, static_cast<int>(i), f, c);
+      grads[f] = grads_single[f].middleRows(local.first_sample, local.batch_size);
+    }
+    sharded.BackwardAndUpdate(grads, step);
+    single.BackwardAndUpdate(grads_single, step);
+    ref.BackwardAndUpdate(global, step);
+    for (int t = 0; t < 2; ++t) {
+      const MatF got = sharded.GatherTable(t), want = single.GatherTable(t);
+      ASSERT_EQ(got, want) << cs.label << " step " << step << " table " << t;
+      MatF rounded(got.rows(), got.cols());
+      RoundRow(half, got.data(), got.size(), rounded.data());
+      ASSERT_EQ(rounded, got) << cs.label << ": a stored value is not a " << config::DType_Name(cs.dtype) << " value";
+      // Each step adds at most one rounding of the row's magnitude (~the init scale).
+      const double scale = ref.weights[t].cwiseAbs().maxCoeff();
+      EXPECT_LT((got - ref.weights[t]).cwiseAbs().maxCoeff(), (step + 1) * 2 * unit * scale + 1e-7)
+          << cs.label << " step " << step << " table " << t;
+    }
+  }
+  // Two bytes per stored value, four per optimizer-state float.
+  const SparseOptimizer opt(cfg.optimizer());
+  size_t state_floats = 0;
+  const plan::ShardingPlan single_plan = MakePlan(tables, 1, cfg, lookups);
+  for (const plan::TablePlan& tp : single_plan.tables())
+    for (const plan::Shard& sh : tp.shards())
+      state_floats += (sh.row_end() - sh.row_begin()) * opt.StateFloatsPerRow(sh.col_end() - sh.col_begin());
+  EXPECT_EQ(single.LocalBytes(), 2 * (37 * 5 + 11 * 6) + 4 * state_floats);
+}
+
+std::vector<StorageCase> StorageCases() {
+  std::vector<StorageCase> cases;
+  for (auto [d, dn] : {std::pair{config::BF16, "bf16"}, std::pair{config::FP16, "fp16"}}) {
+    cases.push_back({std::string(dn) + "_row_adagrad", d, config::ROW_WISE, config::ROWWISE_ADAGRAD});
+    cases.push_back({std::string(dn) + "_column_adam", d, config::COLUMN_WISE, config::SPARSE_ADAM});
+    cases.push_back({std::string(dn) + "_table_sgd", d, config::TABLE_WISE, config::SPARSE_SGD});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, StorageTypeTest, ::testing::ValuesIn(StorageCases()),
                          [](const auto& info) { return info.param.label; });
 
 TEST(CollectionErrors, RejectsMismatchedBatch) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "shardrec/core/huge_page_allocator.h"
+#include "shardrec/embedding/embedding_rows.h"
 #include "shardrec/embedding/row_storage.h"
 
 namespace shardrec {
@@ -22,17 +23,15 @@ struct EmbeddingShard {
   // Compressed tables: maps ids to physical rows (nullptr for FULL, whose
   // physical rows are the logical rows [row_begin, row_end)).
   std::unique_ptr<RowStorage> storage;
-  int64_t num_rows = 0;                                  // physical rows held
-  std::vector<float, HugePageAllocator<float>> weights;  // (row_end-row_begin) x cols, row-major
-  std::vector<float, HugePageAllocator<float>> state;    // (row_end-row_begin) x state_per_row
+  int64_t num_rows = 0;                                // physical rows held
+  EmbeddingRows weights;                               // num_rows x cols, in the table's storage type
+  std::vector<float, HugePageAllocator<float>> state;  // num_rows x state_per_row, fp32
   // Scratch for gradient de-duplication: slot of each local row in this
   // step's gradient accumulator, -1 when untouched. Sized once, reset after use.
   std::vector<int32_t> slot_of_row;
 
   int64_t rows() const { return num_rows; }
   int cols() const { return col_end - col_begin; }
-  float* row(int64_t local) { return weights.data() + local * cols(); }
-  const float* row(int64_t local) const { return weights.data() + local * cols(); }
 };
 
 // Initial value of a table's rows: uniform in [-scale, scale], a pure function

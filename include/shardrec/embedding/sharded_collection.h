@@ -57,7 +57,9 @@ class ShardedEmbeddingCollection {
   struct RowBlock {
     uint64_t first_row;
     int64_t rows;
-    const float* data;  // rows x dim, row-major
+    const EmbeddingRows* source;  // the shard's rows, in their storage type
+    int64_t first_source_row;
+    MatF Read() const;  // rows x dim in fp32
   };
   std::vector<RowBlock> OwnedRowBlocks(int table) const;
 
@@ -108,9 +110,13 @@ class ShardedEmbeddingCollection {
                        const std::vector<std::vector<size_t>>& grad_off);
   uint64_t TableSalt(int table) const { return table_salt_[table]; }
   void ReplicatedForward(const Batch& batch, std::vector<MatF>* out);
-  void ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h);
+  void ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h, uint64_t step);
   void ApplyDeduplicated(EmbeddingShard& shard, const std::vector<int64_t>& touched, const std::vector<float>& acc,
-                         const kernels::SparseHyper& h);
+                         const kernels::SparseHyper& h, uint64_t step);
+  // The sparse optimizer's update of physical row r of `shard` at `step`.
+  // 16-bit rows round stochastically with bits keyed by (table, logical row,
+  // step) for FULL tables, so every sharding and rank count rounds alike.
+  void UpdateRow(EmbeddingShard& shard, int64_t r, const float* grad, const kernels::SparseHyper& h, uint64_t step);
 
   std::vector<TableSpec> tables_;
   plan::ShardingPlan plan_;
@@ -122,9 +128,9 @@ class ShardedEmbeddingCollection {
   std::vector<std::vector<int>> local_shard_of_;   // [table][shard] -> index in shards_ or -1
   std::vector<std::vector<Segment>> segments_to_;  // [rank] -> segments owned by that rank
   std::vector<uint64_t> table_salt_;               // [table] hash salt derived from its name
-  bool any_adaptive_ = false;
-  config::DType forward_wire_ = config::FP32,
-                backward_wire_ = config::FP32;  // some table's storage learns (CAFE): same on all ranks
+  uint64_t seed_;
+  bool any_adaptive_ = false;  // some table's storage learns (CAFE): same on all ranks
+  config::DType forward_wire_ = config::FP32, backward_wire_ = config::FP32;
 
   // Per-step state.
   std::vector<std::vector<int64_t>> feature_rows_;  // [f] mapped row of every id in the local batch

@@ -19,15 +19,18 @@ struct TableSpec {
   config::ShardingType sharding = config::AUTO;
   int column_shards = 0;
   int pinned_rank = -1;
-  int row_shards = 0;                     // ROW_WISE pieces (0 = one per rank)
-  config::CompressionConfig compression;  // storage; FULL unless configured
+  int row_shards = 0;                          // ROW_WISE pieces (0 = one per rank)
+  config::CompressionConfig compression;       // storage; FULL unless configured
+  config::DType storage_dtype = config::FP32;  // type of the stored rows
   bool compressed() const { return compression.storage() != config::CompressionConfig::FULL; }
 };
 
 // Applies the config's defaults (one table per feature when none are listed,
 // rows from the cardinality or default_rows, dim from default_dim) and checks
-// that every feature is served by exactly one table. Errors name the key.
+// that every feature is served by exactly one table. Rows are stored as
+// `default_storage` unless a table sets its own type. Errors name the key.
 std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num_sparse,
-                                     const std::vector<uint64_t>& cardinalities);
+                                     const std::vector<uint64_t>& cardinalities,
+                                     config::DType default_storage = config::FP32);
 
 }  // namespace shardrec

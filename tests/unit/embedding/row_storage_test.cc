@@ -17,19 +17,29 @@ namespace {
 constexpr uint64_t kIds = 100000;
 constexpr int kDim = 8;
 
-EmbeddingShard MakeShard(std::unique_ptr<RowStorage> storage, int state_per_row) {
+EmbeddingShard MakeShard(std::unique_ptr<RowStorage> storage, int state_per_row, config::DType dtype = config::FP32) {
   EmbeddingShard sh;
   sh.col_begin = 0;
   sh.col_end = kDim;
   sh.num_rows = static_cast<int64_t>(storage->physical_rows());
   sh.state_per_row = state_per_row;
-  sh.weights.resize(static_cast<size_t>(sh.num_rows) * kDim);
+  sh.weights.Allocate(dtype, sh.num_rows, kDim);
   sh.state.resize(static_cast<size_t>(sh.num_rows) * state_per_row);
   CounterRng rng(1, 2, 3);
-  for (float& w : sh.weights) w = static_cast<float>(rng.Uniform(-1, 1));
+  std::vector<float> row(kDim);
+  for (int64_t r = 0; r < sh.num_rows; ++r) {
+    for (float& w : row) w = static_cast<float>(rng.Uniform(-1, 1));
+    sh.weights.Write(r, row.data());
+  }
   for (size_t i = 0; i < sh.state.size(); ++i) sh.state[i] = static_cast<float>(i);
   sh.storage = std::move(storage);
   return sh;
+}
+
+std::vector<float> RowOf(const EmbeddingShard& sh, int64_t r) {
+  std::vector<float> row(kDim);
+  sh.weights.Read(r, row.data());
+  return row;
 }
 
 config::CompressionConfig Cafe(config::CompressionConfig::Storage storage) {
@@ -117,7 +127,7 @@ TEST(RowStorage, MultiLevelTiersReadTheRightRowsAndPromotionCopiesTheirSum) {
   EXPECT_GE(medium[1], hot + hash_a);
   EXPECT_LT(static_cast<uint64_t>(medium[1]), sh.storage->physical_rows());
   std::vector<float> expect(kDim);
-  for (int c = 0; c < kDim; ++c) expect[c] = sh.row(medium[0])[c] + sh.row(medium[1])[c];
+  for (int c = 0; c < kDim; ++c) expect[c] = RowOf(sh, medium[0])[c] + RowOf(sh, medium[1])[c];
   const float state_before = sh.state[medium[0]];
   // Score 5.1 >= T: promoted to a hot row that starts as the sum it read, with the first row's state.
   EXPECT_TRUE(overwritten.empty());
@@ -125,28 +135,34 @@ TEST(RowStorage, MultiLevelTiersReadTheRightRowsAndPromotionCopiesTheirSum) {
   ASSERT_EQ(sh.storage->Resolve(id, rows), 1);
   ASSERT_LT(rows[0], hot);
   ASSERT_EQ(overwritten, std::vector<int64_t>{rows[0]});
-  for (int c = 0; c < kDim; ++c) EXPECT_FLOAT_EQ(sh.row(rows[0])[c], expect[c]) << c;
+  for (int c = 0; c < kDim; ++c) EXPECT_FLOAT_EQ(RowOf(sh, rows[0])[c], expect[c]) << c;
   EXPECT_EQ(sh.state[rows[0]], state_before);
   EXPECT_EQ(sh.storage->num_hot(), 1u);
 }
 
-TEST(RowStorage, CafePromotionCopiesTheHashedRowTheForwardPassRead) {
-  EmbeddingShard sh =
-      MakeShard(MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kIds, kDim, config::MODULO, 3), 0);
+class CafePromotion : public ::testing::TestWithParam<config::DType> {};
+
+// In every storage type: a 16-bit row is copied bit for bit.
+TEST_P(CafePromotion, CopiesTheHashedRowTheForwardPassRead) {
+  EmbeddingShard sh = MakeShard(
+      MakeRowStorage(Cafe(config::CompressionConfig::CAFE), kIds, kIds, kDim, config::MODULO, 3), 0, GetParam());
   const uint64_t id = 99;
   int64_t before[2], after[2];
   ASSERT_EQ(sh.storage->Resolve(id, before), 1);
-  const std::vector<float> hashed(sh.row(before[0]), sh.row(before[0]) + kDim);
+  const std::vector<float> hashed = RowOf(sh, before[0]);
   std::vector<int64_t> overwritten;
   sh.storage->Observe({id, id}, {3.0f, 3.0f}, &sh, &overwritten);  // 3 < T, then 6 >= T
   ASSERT_EQ(sh.storage->Resolve(id, after), 1);
   ASSERT_NE(after[0], before[0]);
-  for (int c = 0; c < kDim; ++c) EXPECT_EQ(sh.row(after[0])[c], hashed[c]);
+  EXPECT_EQ(RowOf(sh, after[0]), hashed);
   // Other ids still read their hashed rows.
   int64_t other[2];
   sh.storage->Resolve(100, other);
   EXPECT_GE(other[0], static_cast<int64_t>(ComputeCafeSizes(kIds, kDim, 10, 0.5).hot_rows));
 }
+
+INSTANTIATE_TEST_SUITE_P(StorageTypes, CafePromotion, ::testing::Values(config::FP32, config::BF16, config::FP16),
+                         [](const ::testing::TestParamInfo<config::DType>& p) { return config::DType_Name(p.param); });
 
 }  // namespace
 }  // namespace shardrec
