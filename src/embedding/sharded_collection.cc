@@ -132,6 +132,23 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
     const plan::TablePlan& tp = plan_.tables(t);
     for (int s = 0; s < tp.shards_size(); ++s) segments_to_[tp.shards(s).rank()].push_back({f, t, s});
   }
+
+  // What the tables cost, in the types they are stored in.
+  double local[2] = {0, 0};  // rows, optimizer state
+  for (const EmbeddingShard& sh : shards_) {
+    local[0] += static_cast<double>(sh.weights.bytes());
+    local[1] += 4.0 * static_cast<double>(sh.state.size());
+  }
+  double total[2] = {local[0], local[1]};
+  AllReduceSum(*comm_, total, 2);
+  const double largest = AllReduceScalar(*comm_, local[0] + local[1], ReduceOp::kMax);
+  std::string types;
+  for (const TableSpec& t : tables_) {
+    const std::string name = config::DType_Name(t.storage_dtype);
+    if (types.find(name) == std::string::npos) types += (types.empty() ? "" : "/") + name;
+  }
+  LogInfo(Str("embedding tables: ", total[0] / 1e6, " MB of rows (", types, ") + ", total[1] / 1e6,
+              " MB of optimizer state (fp32) over ", world, " rank(s); largest rank ", largest / 1e6, " MB"));
 }
 
 ShardedEmbeddingCollection::~ShardedEmbeddingCollection() = default;

@@ -47,7 +47,12 @@ std::vector<TableSpec> ResolveTables(const config::EmbeddingConfig& cfg, int num
     t.pinned_rank = tc.rank();
     t.row_shards = static_cast<int>(tc.row_shards());
     t.compression = tc.compression();
-    t.storage_dtype = tc.has_storage() ? tc.storage() : default_storage;
+    switch (tc.dtype()) {
+      case config::TableConfig::DEFAULT: t.storage_dtype = default_storage; break;
+      case config::TableConfig::FP32: t.storage_dtype = config::FP32; break;
+      case config::TableConfig::BF16: t.storage_dtype = config::BF16; break;
+      case config::TableConfig::FP16: t.storage_dtype = config::FP16; break;
+    }
     if (t.compressed()) {
       SR_CHECK(t.sharding != config::COLUMN_WISE && t.sharding != config::DATA_PARALLEL)
           << key << ".sharding: a " << config::CompressionConfig::Storage_Name(t.compression.storage())

@@ -1,10 +1,13 @@
-# Shared by the end-to-end tests. Usage: source common.sh TRAIN_BIN MPIEXEC SOURCE_DIR [CONFIG]
-# CONFIG (default tiny_dlrm.yaml) is a file in tests/integration.
+# Shared by the end-to-end tests. Usage: source common.sh TRAIN_BIN MPIEXEC SOURCE_DIR [CONFIG [ARGS...]]
+# CONFIG (default tiny_dlrm.yaml) is a file in tests/integration; ARGS (e.g.
+# --set precision.embedding_storage=BF16) are added to every run, so one check
+# can be repeated under another setting.
 set -euo pipefail
 TRAIN=$1
 MPIEXEC=$2
 SRC=$3
 TINY="$SRC/tests/integration/${4:-tiny_dlrm.yaml}"
+EXTRA=("${@:5}")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardrec-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 MPI_FLAGS=(--oversubscribe)
@@ -15,7 +18,7 @@ export OMP_NUM_THREADS=1
 run() {
   local np=$1 out=$2
   shift 2
-  "$MPIEXEC" -np "$np" "${MPI_FLAGS[@]}" "$TRAIN" --config "$TINY" --set "train.output_dir=$WORK/$out" "$@" \
+  "$MPIEXEC" -np "$np" "${MPI_FLAGS[@]}" "$TRAIN" --config "$TINY" --set "train.output_dir=$WORK/$out" "${EXTRA[@]}" "$@" \
     >"$WORK/$out.log" 2>&1 || { echo "run failed: np=$np $*"; tail -30 "$WORK/$out.log"; exit 1; }
 }
 
