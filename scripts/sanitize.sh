@@ -19,5 +19,6 @@ cmake --build "$BUILD_DIR" -j"$(nproc)"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export SHARDREC_SLURM_TEST_STEPS=20000  # the Slurm preemption test's run, shortened for the ~10x slower build
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" --timeout 1500 "$@"

@@ -21,7 +21,10 @@ start)
   command -v slurmctld >/dev/null || { echo "slurm-wlm is not installed (scripts/setup.sh --with-slurm installs it)"; exit 2; }
   # slurmd needs the cgroup filesystem; a chroot or a bare container may lack it.
   grep -qE " /sys/fs/cgroup[ /]" /proc/mounts || { echo "no cgroup filesystem at /sys/fs/cgroup: slurmd cannot run here"; exit 3; }
-  cpus=$(nproc)
+  # The CPUs this process may use. Not plain `nproc`: it honours
+  # OMP_NUM_THREADS, which the tests set to 1, and a 1-CPU node never runs a
+  # 2-task job (it stays PENDING with Reason=PartitionConfig).
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
   mem=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.8 }' /proc/meminfo)
   mkdir -p /etc/slurm /run/munge /run/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
   chown munge:munge /run/munge

@@ -28,6 +28,13 @@ losses() {
     sed -E 's/.*"step": ([0-9.e+]+).*"loss": ([-0-9.e+]+).*/\1 \2/'
 }
 
+# final OUTDIR KEY: KEY of the run's final metrics record.
+final() { grep '"event": "final"' "$WORK/$1/metrics.jsonl" | grep -oE "\"$2\": [-0-9.e+]+" | awk '{print $2}'; }
+# close A B R: |A - B| <= R |B|.
+close() { awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(d <= r * m) }'; }
+# mean_loss OUTDIR FROM: the mean logged loss over steps > FROM.
+mean_loss() { losses "$1" | awk -v f="$2" '$1 > f { s += $2; n++ } END { printf "%.6f", s / n }'; }
+
 fail() {
   echo "FAIL: $*"
   exit 1

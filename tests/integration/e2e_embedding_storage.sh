@@ -5,9 +5,6 @@
 # start-up log); -n 1 and -n 2 agree; and a table's own `dtype` overrides
 # the default.
 source "$(dirname "$0")/common.sh" "$@"
-final() { grep '"event": "final"' "$WORK/$1/metrics.jsonl" | grep -oE "\"$2\": [-0-9.e+]+" | awk '{print $2}'; }
-close() { awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(d <= r * m) }'; }
-mean_loss() { losses "$1" | awk -v f="$2" '$1 > f { s += $2; n++ } END { printf "%.6f", s / n }'; }
 row_mb() { grep -oE "embedding tables: [0-9.e+]+ MB of rows \\($2\\)" "$WORK/$1.log" | awk '{print $3}'; }
 
 D=(--set train.steps=300 --set train.log_every=25)

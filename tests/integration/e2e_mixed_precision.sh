@@ -5,10 +5,6 @@
 # skipped (logged, nothing applied), the scale shrinks, and training recovers.
 # The HSTU half is skipped (with a message) when MovieLens 100K is absent.
 source "$(dirname "$0")/common.sh" "$@"
-final() { grep '"event": "final"' "$WORK/$1/metrics.jsonl" | grep -oE "\"$2\": [-0-9.e+]+" | awk '{print $2}'; }
-close() { awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(d <= r * m) }'; }
-# mean_loss OUT FROM: the mean logged loss over steps > FROM.
-mean_loss() { losses "$1" | awk -v f="$2" '$1 > f { s += $2; n++ } END { printf "%.6f", s / n }'; }
 
 D=(--set train.steps=300 --set train.log_every=25)
 run 2 fp32 "${D[@]}"

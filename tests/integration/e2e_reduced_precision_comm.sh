@@ -6,13 +6,10 @@ source "$(dirname "$0")/common.sh" "$@"
 STEPS=(--set train.steps=300 --set train.log_every=50)
 policy() { echo --set precision.embedding_forward_comm=$1 --set precision.embedding_backward_comm=$1 \
   --set precision.gradient_allreduce=$1; }
-final() { grep '"event": "final"' "$WORK/$1/metrics.jsonl" | grep -oE "\"$2\": [-0-9.e+]+" | awk '{print $2}'; }
 run 2 fp32 "${STEPS[@]}"
 run 2 bf16 "${STEPS[@]}" $(policy BF16)
 run 2 fp16 "${STEPS[@]}" $(policy FP16)
 run 1 bf16_n1 "${STEPS[@]}" $(policy BF16)
-# close A B REL: |A - B| <= REL * |B|
-close() { awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(d <= r * m) }'; }
 for p in bf16 fp16 bf16_n1; do
   a=$(final $p auc) b=$(final fp32 auc)
   close "$a" "$b" 0.02 || fail "$p: eval AUC $a vs fp32 $b"
