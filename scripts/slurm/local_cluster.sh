@@ -29,8 +29,11 @@ start)
   mkdir -p /etc/slurm /run/munge /run/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
   chown munge:munge /run/munge
   chown slurm:slurm /run/slurm /var/spool/slurmctld /var/log/slurm
-  if [ ! -f "$CONF" ]; then
+  # Our own file is rewritten on every start (so it follows this machine's CPUs
+  # and memory); a slurm.conf someone else wrote is left alone.
+  if [ ! -f "$CONF" ] || grep -q "^# written by shardrec" "$CONF"; then
     cat >"$CONF" <<CONF
+# written by shardrec scripts/slurm/local_cluster.sh (rewritten on each start)
 ClusterName=local
 SlurmctldHost=localhost
 SlurmUser=slurm
