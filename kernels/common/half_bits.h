@@ -46,13 +46,11 @@ SR_HOST_DEVICE inline float FloatFromBf16(uint16_t h) { return FloatOf(static_ca
 // uniform bits (16 are used). Infinities stay; a finite value within an ulp of
 // the largest bf16 may round up to inf, as the format's rounding defines.
 SR_HOST_DEVICE inline uint16_t Bf16BitsStochastic(float x, uint32_t random) {
-  const uint32_t u = BitsOf(x);
-  const uint32_t rounded = (u + (random & 0xFFFFu)) >> 16;
+  const uint32_t u = BitsOf(x), a = u & 0x7FFFFFFFu;
+  // Nothing is added to inf or NaN (an infinity's zero mantissa would become a NaN).
+  const uint32_t add = a >= 0x7F800000u ? 0u : (random & 0xFFFFu);
   const uint32_t nan = ((u >> 16) & 0x8000u) | 0x7FC0u;
-  const uint32_t inf = u >> 16;  // adding to an infinity's zero mantissa would make a NaN
-  return static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u    ? nan
-                               : (u & 0x7FFFFFFFu) == 0x7F800000u ? inf
-                                                                  : rounded);
+  return static_cast<uint16_t>(a > 0x7F800000u ? nan : (u + add) >> 16);
 }
 
 // ---- fp16: 5-bit exponent, 10-bit mantissa ----
@@ -61,9 +59,12 @@ SR_HOST_DEVICE inline uint16_t Bf16BitsStochastic(float x, uint32_t random) {
 SR_HOST_DEVICE inline uint16_t Fp16BitsOfExact(float r) {
   const uint32_t u = BitsOf(r), sign = (u >> 16) & 0x8000u, a = u & 0x7FFFFFFFu;
   // Normal: rebias the exponent (127 -> 15) and keep the top 10 mantissa bits.
-  const uint32_t normal = ((a - (112u << 23)) >> 13);
-  // Subnormal (below 2^-14): the value in units of 2^-24 is the mantissa.
-  const uint32_t subnormal = static_cast<uint32_t>(FloatOf(a) * 16777216.0f);
+  const uint32_t normal = (a - (112u << 23)) >> 13;
+  // Subnormal (below 2^-14): the value in units of 2^-24 is the mantissa. 0.75
+  // has an ulp of 2^-24, so adding it puts that count in the low bits, exactly
+  // (no float-to-int conversion, which keeps the loops vectorisable).
+  const float small = a < 0x38800000u ? FloatOf(a) : 0.0f;
+  const uint32_t subnormal = BitsOf(small + 0.75f) - 0x3F400000u;
   uint32_t h = a < 0x38800000u ? subnormal : normal;
   h = a >= 0x7F800000u ? 0x7C00u : h;  // inf
   h = a > 0x7F800000u ? 0x7E00u : h;   // NaN -> quiet NaN
@@ -101,20 +102,23 @@ SR_HOST_DEVICE inline float FloatFromFp16(uint16_t h) {
 // x rounded to fp16 stochastically (see Bf16BitsStochastic). `random` is 32
 // uniform bits. Values beyond the largest fp16 round to inf as in RoundToFp16.
 SR_HOST_DEVICE inline uint16_t Fp16BitsStochastic(float x, uint32_t random) {
-  const uint32_t u = BitsOf(x), sign = u & 0x80000000u, a = u ^ sign;
-  // Normals: add 13 random bits below the kept mantissa and truncate.
-  uint32_t r = (a + (random & 0x1FFFu)) & 0xFFFFE000u;
-  r = r > 0x477FE000u ? 0x7F800000u : r;
-  // Subnormals: step 2^-24; up with probability equal to the fraction of a step.
-  const float steps = FloatOf(a) * 16777216.0f;  // exact scaling
-  const float below = static_cast<float>(static_cast<uint32_t>(steps));
-  const float frac = steps - below;  // exact
-  const float up = static_cast<float>(random >> 8) * (1.0f / 16777216.0f) < frac ? 1.0f : 0.0f;
-  const uint32_t tiny = BitsOf((below + up) * (1.0f / 16777216.0f));
-  r = a < 0x38800000u ? tiny : r;
-  r = a >= 0x7F800000u ? a : r;           // inf stays inf
-  r = a > 0x7F800000u ? 0x7FC00000u : r;  // NaN -> quiet NaN
-  return Fp16BitsOfExact(FloatOf(r | sign));
+  const uint32_t u = BitsOf(x), sign = (u >> 16) & 0x8000u, a = u & 0x7FFFFFFFu;
+  // Normals: add 13 random bits below the kept mantissa, truncate, rebias.
+  const uint32_t r = (a + (random & 0x1FFFu)) & 0xFFFFE000u;
+  const uint32_t normal = (r - (112u << 23)) >> 13;
+  // Subnormals (step 2^-24): add a uniform fraction of a step less half a step,
+  // then round to the step with the 0.75 trick of Fp16BitsOfExact: up with
+  // probability equal to the fraction of a step x lies above the one below.
+  const float small = a < 0x38800000u ? FloatOf(a) : 0.0f;
+  const float noise = static_cast<float>(static_cast<int32_t>(random >> 8)) * 0x1p-48f - 0x1p-25f;
+  const uint32_t steps = BitsOf((small + noise) + 0.75f) - 0x3F400000u;
+  const uint32_t h = a < 0x38800000u ? steps : normal;
+  // inf stays inf, NaN becomes the quiet NaN, and finite values rounded beyond
+  // 65504 become inf. (One select for all three: GCC gives up vectorising the
+  // loop when the chain of selects is longer.)
+  const uint32_t special = a > 0x7F800000u ? 0x7E00u : 0x7C00u;
+  const bool beyond = (a >= 0x7F800000u) | (r > 0x477FE000u);
+  return static_cast<uint16_t>((beyond ? special : h) | sign);
 }
 
 SR_HOST_DEVICE inline uint16_t HalfBits(HalfType t, float x) {

@@ -1,24 +1,9 @@
 #include "shardrec/core/half_rows.h"
 
+#include "shardrec/core/cpu_dispatch.h"
+
 namespace shardrec {
 namespace {
-
-// The portable build targets baseline x86-64 (SSE2); cloning the row kernels for
-// AVX2 and AVX-512, picked when the program loads, widens their vectors 2-4x
-// (and gives the fp16 loops F16C-width integer arithmetic). Sanitizer builds keep
-// one version: the clones' resolvers run before the sanitizer runtime is set up.
-#if defined(__SANITIZE_ADDRESS__)
-#define SHARDREC_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define SHARDREC_SANITIZED 1
-#endif
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(SHARDREC_SANITIZED)
-#define SHARDREC_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default"))) __attribute__((noinline))
-#else
-#define SHARDREC_ROW_KERNEL
-#endif
 
 using namespace kernels;  // NOLINT: the bit arithmetic of half_bits.h
 

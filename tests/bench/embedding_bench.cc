@@ -11,6 +11,9 @@
 // backward reads the row and its optimizer state and writes both (SGD: row
 // read+write; row-wise Adagrad adds 8 bytes per unique row), plus the output
 // gradient read. Only row traffic is counted, so the ratio is conservative.
+// Rows are also run stored as bf16 and fp16 (precision.embedding_storage):
+// half the row bytes, widened on lookup, stochastic rounding on update; the
+// step time is reported against fp32 rows in the same run.
 #include <omp.h>
 
 #include <algorithm>
@@ -91,7 +94,12 @@ int main(int argc, char** argv) {
   std::printf("plain random row gather (same table size): %.2f GB/s\n", gather);
 
   std::unique_ptr<Communicator> comm = MakeLocalCommunicator();
-  for (auto opt : {config::SPARSE_SGD, config::ROWWISE_ADAGRAD}) {
+  const std::pair<config::SparseOptimizerType, config::DType> cases[] = {{config::SPARSE_SGD, config::FP32},
+                                                                         {config::ROWWISE_ADAGRAD, config::FP32},
+                                                                         {config::ROWWISE_ADAGRAD, config::BF16},
+                                                                         {config::ROWWISE_ADAGRAD, config::FP16}};
+  double fp32_step = 0;
+  for (auto [opt, dtype] : cases) {
     config::EmbeddingConfig cfg;
     cfg.mutable_optimizer()->set_type(opt);
     std::vector<TableSpec> tables(1);
@@ -99,6 +107,7 @@ int main(int argc, char** argv) {
     tables[0].rows = rows;
     tables[0].dim = dim;
     tables[0].features = {0};
+    tables[0].storage_dtype = dtype;
     ShardedEmbeddingCollection coll(tables, MakePlan(tables, 1, cfg, {1.0 * bag}), cfg, config::MODULO, 1, comm.get());
     // Uniform ids: every lookup a cache miss on a table much larger than cache.
     std::vector<Batch> batches(4);
@@ -129,16 +138,21 @@ int main(int argc, char** argv) {
       }
     }
     const double ids = static_cast<double>(batch) * bag * iters;
-    const double row_bytes = 4.0 * dim;
+    const double row_bytes = (dtype == config::FP32 ? 4.0 : 2.0) * dim;
     const double state_bytes = opt == config::ROWWISE_ADAGRAD ? 4.0 : 0.0;
     const double fwd_bytes = ids * row_bytes;
     const double bwd_bytes = ids * (2 * row_bytes + 2 * state_bytes);
     const double gbs = (fwd_bytes + bwd_bytes) / (fwd + bwd) / 1e9;
+    const double step_ms = (fwd + bwd) / iters * 1e3;
+    if (opt == config::ROWWISE_ADAGRAD && dtype == config::FP32) fp32_step = step_ms;
     std::printf(
-        "%-16s forward %.2f GB/s (%.1f M ids/s, %.0f%% of random gather), backward+update %.2f GB/s, "
-        "total %.2f GB/s = %.0f%% of copy\n",
-        opt == config::SPARSE_SGD ? "SGD" : "row-wise Adagrad", fwd_bytes / fwd / 1e9, ids / fwd / 1e6,
-        100.0 * fwd_bytes / fwd / 1e9 / gather, bwd_bytes / bwd / 1e9, gbs, 100.0 * gbs / stream);
+        "%-16s %s rows (%.0f MB): forward %.2f GB/s (%.1f M ids/s, %.0f%% of random gather), backward+update "
+        "%.2f GB/s, total %.2f GB/s = %.0f%% of copy; step %.2f ms",
+        opt == config::SPARSE_SGD ? "SGD" : "row-wise Adagrad", config::DType_Name(dtype).c_str(),
+        rows * row_bytes / 1e6, fwd_bytes / fwd / 1e9, ids / fwd / 1e6, 100.0 * fwd_bytes / fwd / 1e9 / gather,
+        bwd_bytes / bwd / 1e9, gbs, 100.0 * gbs / stream, step_ms);
+    if (dtype != config::FP32) std::printf(" = %.2fx the fp32-row step", step_ms / fp32_step);
+    std::printf("\n");
   }
   return 0;
 }

@@ -46,16 +46,17 @@ class EmbeddingRows {
       update(f32_.data() + r * cols_);
       return;
     }
-    float* row = Scratch();
+    float stack[kStackCols];
+    float* row = cols_ <= kStackCols ? stack : Scratch();
     Read(r, row);
     update(row);
-    WriteStochastic(r, row, key, first_col);
+    NarrowRowStochastic(half(), row, cols_, key, first_col, h16_.data() + r * cols_);
   }
 
  private:
   HalfType half() const { return dtype_ == config::BF16 ? HalfType::kBf16 : HalfType::kFp16; }
-  void WriteStochastic(int64_t r, const float* in, uint32_t key, uint32_t first_col);
-  float* Scratch() const;  // cols floats, per thread
+  static constexpr int kStackCols = 256;
+  float* Scratch() const;  // cols floats, per thread (rows wider than kStackCols)
 
   config::DType dtype_ = config::FP32;
   int64_t rows_ = 0;
