@@ -14,7 +14,7 @@
 namespace shardrec {
 namespace {
 
-std::atomic<bool> g_force_bf16_fallback{false};
+std::atomic<bool> g_force_fallback{false};
 
 // *c = op(a) op(b) + beta *c as one Eigen expression per case, written as the
 // layers wrote theirs, so the fp32 path evaluates the same product kernels
@@ -57,7 +57,7 @@ void RoundedOperandsGemm(ComputeType type, Trans ta, Trans tb, int64_t m, int64_
                          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   const int64_t a_rows = ta == Trans::kYes ? k : m, a_cols = ta == Trans::kYes ? m : k;
   const int64_t b_rows = tb == Trans::kYes ? n : k, b_cols = tb == Trans::kYes ? k : n;
-  thread_local Mat<float> a_round, b_round;  // reused: see DnnlBf16Gemm's buffers
+  thread_local Mat<float> a_round, b_round;  // reused: see DnnlGemm's buffers
   a_round.resize(a_rows, a_cols);
   b_round.resize(b_rows, b_cols);
   gemm_detail::RoundThrough(type, a, a_rows, a_cols, lda, a_round.data());
@@ -66,20 +66,50 @@ void RoundedOperandsGemm(ComputeType type, Trans ta, Trans tb, int64_t m, int64_
   EigenProduct(a_round, ta, b_round, tb, alpha, beta, cm);
 }
 
-void Bf16Gemm(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-              const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (!g_force_bf16_fallback.load(std::memory_order_relaxed)) {
+// Eigen's product (OpenBLAS for large sizes) followed by the epilogue pass.
+void EigenGemm(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const int64_t a_rows = ta == Trans::kYes ? k : m, a_cols = ta == Trans::kYes ? m : k;
+  const int64_t b_rows = tb == Trans::kYes ? n : k, b_cols = tb == Trans::kYes ? k : n;
+  ConstStrided am(a, a_rows, a_cols, Eigen::OuterStride<>(lda));
+  ConstStrided bm(b, b_rows, b_cols, Eigen::OuterStride<>(ldb));
+  Strided cm(c, m, n, Eigen::OuterStride<>(ldc));
+  EigenProduct(am, ta, bm, tb, alpha, beta, cm);
+}
+
+// Runs the product on oneDNN where it can (fp32 or bf16), else on `fallback`
+// (logged once per type, with the reason), then the epilogue as a pass where
+// oneDNN did not fuse it.
+template <typename Fallback>
+void RunProduct(ComputeType type, Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                const GemmEpilogue<float>& epilogue, Fallback fallback) {
+  if (!g_force_fallback.load(std::memory_order_relaxed)) {
     std::string why_not = "built without oneDNN (SHARDREC_DNNL=OFF)";
 #ifdef SHARDREC_HAVE_DNNL
-    if (gemm_detail::DnnlBf16Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &why_not)) return;
+    // oneDNN applies its output scale before or after the bias depending on the
+    // version; with alpha != 1 the bias runs as a pass instead.
+    const bool fuse = alpha == 1.0f || epilogue.bias == nullptr;
+    const GemmEpilogue<float> fused = fuse ? epilogue : GemmEpilogue<float>{};
+    if (gemm_detail::DnnlGemm(type, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, fused, &why_not)) {
+      if (!fuse) ApplyEpilogue(m, n, c, ldc, epilogue);
+      return;
+    }
 #endif
-    static std::once_flag logged;
-    std::call_once(logged, [&] {
-      LogWarn(Str("bf16 matrix products round their operands to bf16 and multiply in fp32 (same numbers, fp32 speed): ",
-                  why_not));
+    static std::once_flag logged[2];
+    std::call_once(logged[type == ComputeType::kBf16], [&] {
+      if (type == ComputeType::kBf16) {
+        LogWarn(
+            Str("bf16 matrix products round their operands to bf16 and multiply in fp32 (same numbers, fp32 "
+                "speed): ",
+                why_not));
+      } else {
+        LogInfo(Str("fp32 matrix products run on Eigen/OpenBLAS: ", why_not));
+      }
     });
   }
-  RoundedOperandsGemm(ComputeType::kBf16, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  fallback();
+  ApplyEpilogue(m, n, c, ldc, epilogue);
 }
 
 void CheckOperand(const char* name, Trans t, int64_t rows, int64_t cols, const float* p, int64_t ld) {
@@ -102,8 +132,26 @@ const char* ComputeTypeName(ComputeType type) {
   return "unknown";
 }
 
+template <typename T>
+void ApplyEpilogue(int64_t m, int64_t n, T* c, int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  if (epilogue.bias == nullptr && !epilogue.relu) return;
+  // One pass, row by row; the inner loops vectorise.
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (epilogue.bias != nullptr) {
+      for (int64_t j = 0; j < n; ++j) row[j] += epilogue.bias[j];
+    }
+    if (epilogue.relu) {
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
+    }
+  }
+}
+template void ApplyEpilogue(int64_t, int64_t, float*, int64_t, const GemmEpilogue<float>&);
+template void ApplyEpilogue(int64_t, int64_t, double*, int64_t, const GemmEpilogue<double>&);
+
 void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+          const GemmEpilogue<float>& epilogue) {
   SR_CHECK(m >= 0 && n >= 0 && k >= 0) << "gemm: negative size " << m << "x" << k << " * " << k << "x" << n;
   CheckOperand("A", trans_a, m, k, a, lda);
   CheckOperand("B", trans_b, k, n, b, ldb);
@@ -116,21 +164,22 @@ void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, 
     } else {
       cm *= beta;
     }
+    ApplyEpilogue(m, n, c, ldc, epilogue);
     return;
   }
   switch (type) {
-    case ComputeType::kFp32: {
-      const int64_t a_rows = trans_a == Trans::kYes ? k : m, a_cols = trans_a == Trans::kYes ? m : k;
-      const int64_t b_rows = trans_b == Trans::kYes ? n : k, b_cols = trans_b == Trans::kYes ? k : n;
-      ConstStrided am(a, a_rows, a_cols, Eigen::OuterStride<>(lda));
-      ConstStrided bm(b, b_rows, b_cols, Eigen::OuterStride<>(ldb));
-      Strided cm(c, m, n, Eigen::OuterStride<>(ldc));
-      EigenProduct(am, trans_a, bm, trans_b, alpha, beta, cm);
+    case ComputeType::kFp32:
+      RunProduct(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+                 [&] { EigenGemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); });
       return;
-    }
-    case ComputeType::kBf16: Bf16Gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); return;
+    case ComputeType::kBf16:
+      RunProduct(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, [&] {
+        RoundedOperandsGemm(ComputeType::kBf16, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      });
+      return;
     case ComputeType::kFp16:
       RoundedOperandsGemm(ComputeType::kFp16, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      ApplyEpilogue(m, n, c, ldc, epilogue);
       return;
   }
   SR_THROW() << "gemm: unknown compute type " << static_cast<int>(type);
@@ -152,47 +201,47 @@ void CheckMatMulShapes(const Mat<T>& a, Trans ta, const Mat<T>& b, Trans tb, con
 }  // namespace
 
 void MatMul(ComputeType type, const Mat<float>& a, Trans trans_a, const Mat<float>& b, Trans trans_b, Mat<float>* c,
-            float beta) {
+            float beta, const GemmEpilogue<float>& epilogue) {
   int64_t m, n, k;
   CheckMatMulShapes(a, trans_a, b, trans_b, c, beta, &m, &n, &k);
-  if (type == ComputeType::kFp32) {
-    EigenProduct(a, trans_a, b, trans_b, 1.0f, beta, *c);
-    return;
-  }
   if (beta == 0.0f) c->resize(m, n);
-  Gemm(type, trans_a, trans_b, m, n, k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), beta, c->data(), n);
+  Gemm(type, trans_a, trans_b, m, n, k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), beta, c->data(), n, epilogue);
 }
 
 void MatMul(ComputeType type, const Mat<double>& a, Trans trans_a, const Mat<double>& b, Trans trans_b, Mat<double>* c,
-            double beta) {
+            double beta, const GemmEpilogue<double>& epilogue) {
   SR_CHECK(type == ComputeType::kFp32) << "matmul: double matrices compute in double; compute type "
                                        << ComputeTypeName(type) << " applies to float layers only";
   int64_t m, n, k;
   CheckMatMulShapes(a, trans_a, b, trans_b, c, beta, &m, &n, &k);
   EigenProduct(a, trans_a, b, trans_b, 1.0, beta, *c);
+  ApplyEpilogue(m, n, c->data(), n, epilogue);
 }
 
-std::string Bf16Backend() {
-  if (g_force_bf16_fallback.load()) return "round-operands fallback (forced)";
+std::string GemmBackend(ComputeType type) {
+  if (type == ComputeType::kFp16) return "operands rounded to fp16, fp32 multiply";
+  const bool bf16 = type == ComputeType::kBf16;
+  const std::string fallback = bf16 ? "round-operands fallback" : "Eigen/OpenBLAS";
+  if (g_force_fallback.load()) return fallback + " (forced)";
 #ifdef SHARDREC_HAVE_DNNL
   // Probe with a small product; the answer is a property of the CPU.
-  static const std::string probed = [] {
+  auto probe = [&] {
     constexpr int64_t kN = 64;
     std::vector<float> a(kN * kN, 1.0f), b(kN * kN, 1.0f), c(kN * kN);
     std::string why_not;
-    if (gemm_detail::DnnlBf16Gemm(Trans::kNo, Trans::kNo, kN, kN, kN, 1.0f, a.data(), kN, b.data(), kN, 0.0f, c.data(),
-                                  kN, &why_not)) {
+    if (gemm_detail::DnnlGemm(type, Trans::kNo, Trans::kNo, kN, kN, kN, 1.0f, a.data(), kN, b.data(), kN, 0.0f,
+                              c.data(), kN, {}, &why_not)) {
       return std::string("oneDNN");
     }
-    return "round-operands fallback (" + why_not + ")";
-  }();
-  return probed;
+    return fallback + " (" + why_not + ")";
+  };
+  return probe();
 #else
-  return "round-operands fallback (built without oneDNN: SHARDREC_DNNL=OFF)";
+  return fallback + " (built without oneDNN: SHARDREC_DNNL=OFF)";
 #endif
 }
 
-void ForceBf16Fallback(bool on) { g_force_bf16_fallback.store(on); }
+void ForceGemmFallback(bool on) { g_force_fallback.store(on); }
 
 size_t GemmCachedPrimitives() {
 #ifdef SHARDREC_HAVE_DNNL

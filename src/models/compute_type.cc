@@ -1,6 +1,7 @@
 #include "shardrec/models/compute_type.h"
 
 #include "shardrec/core/error.h"
+#include "shardrec/core/log.h"
 
 namespace shardrec {
 
@@ -13,6 +14,11 @@ ComputeType ComputeTypeFromConfig(config::DType type) {
   }
   SR_THROW() << "precision.compute: no compute type for DType " << static_cast<int>(type);
   return ComputeType::kFp32;  // not reached: SR_THROW throws
+}
+
+std::string DescribeCompute(config::DType type) {
+  return Str("precision: matrix products in ", config::DType_Name(type), " on ",
+             GemmBackend(ComputeTypeFromConfig(type)), ", fp32 accumulation and master weights");
 }
 
 }  // namespace shardrec

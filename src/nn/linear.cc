@@ -1,9 +1,11 @@
 #include "shardrec/nn/linear.h"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <utility>
 
+#include "shardrec/core/cpu_dispatch.h"
 #include "shardrec/core/error.h"
 #include "shardrec/core/rng.h"
 
@@ -19,15 +21,67 @@ void FillNormal(uint64_t seed, uint64_t stream, uint64_t index, double stddev, D
   T* p = m->data();
   for (Eigen::Index i = 0; i < m->size(); ++i) p[i] = static_cast<T>(stddev * rng.Normal());
 }
+// The rows of one block of `width` columns (row stride `stride`): masked = dy
+// where y > 0 (the ReLU's derivative; the kink at 0 gets 0), or dy itself
+// without y, and acc += the column sums, row after row. Branch-free, so it
+// vectorises: dy is read unconditionally and selected.
+template <typename T>
+__attribute__((always_inline)) inline void MaskAndSumBlock(const T* __restrict dy, const T* __restrict y,
+                                                           T* __restrict masked, T* __restrict acc, int64_t rows,
+                                                           int64_t stride, int64_t width) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* __restrict d = dy + i * stride;
+    if (y == nullptr) {
+      for (int64_t j = 0; j < width; ++j) acc[j] += d[j];
+      continue;
+    }
+    const T* __restrict out = y + i * stride;
+    T* __restrict m = masked + i * stride;
+    for (int64_t j = 0; j < width; ++j) {
+      const T v = d[j];
+      const T kept = out[j] > T(0) ? v : T(0);
+      m[j] = kept;
+      acc[j] += kept;
+    }
+  }
+}
+SHARDREC_ROW_KERNEL void MaskAndSumKernel(const float* dy, const float* y, float* masked, float* acc, int64_t rows,
+                                          int64_t stride, int64_t width) {
+  MaskAndSumBlock(dy, y, masked, acc, rows, stride, width);
+}
+SHARDREC_ROW_KERNEL void MaskAndSumKernel(const double* dy, const double* y, double* masked, double* acc, int64_t rows,
+                                          int64_t stride, int64_t width) {
+  MaskAndSumBlock(dy, y, masked, acc, rows, stride, width);
+}
+
+// One pass over dy: *masked = dy through the ReLU whose output is y (no mask
+// and no output without y), and *sum = the column sums. Threads take blocks
+// of columns, so each sum runs down its column in row order whatever the
+// thread count, and rows stay contiguous reads.
+template <typename T>
+void MaskAndSumColumns(const Mat<T>& dy, const Mat<T>* y, Mat<T>* masked, RowVec<T>* sum) {
+  const int64_t rows = dy.rows(), cols = dy.cols();
+  sum->setZero(cols);
+  constexpr int64_t kBlock = 64;  // columns per task: whole cache lines of floats and doubles
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (rows * cols >= (1 << 15))
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t c0 = blk * kBlock;
+    MaskAndSumKernel(dy.data() + c0, y == nullptr ? nullptr : y->data() + c0,
+                     masked == nullptr ? nullptr : masked->data() + c0, sum->data() + c0, rows, cols,
+                     std::min(kBlock, cols - c0));
+  }
+}
 }  // namespace
 
 template <typename T>
-Linear<T>::Linear(int in, int out, uint64_t seed, uint64_t stream, std::string name)
+Linear<T>::Linear(int in, int out, uint64_t seed, uint64_t stream, std::string name, bool relu)
     : name_(std::move(name)),
       weight_(in, out),
       bias_(out),
       weight_grad_(Mat<T>::Zero(in, out)),
-      bias_grad_(RowVec<T>::Zero(out)) {
+      bias_grad_(RowVec<T>::Zero(out)),
+      relu_(relu) {
   SR_CHECK(in > 0 && out > 0) << name_ << ": layer widths must be positive, got " << in << " -> " << out;
   FillNormal(seed, stream, 0, std::sqrt(2.0 / (in + out)), &weight_);
   FillNormal(seed, stream, 1, std::sqrt(1.0 / out), &bias_);
@@ -38,8 +92,8 @@ void Linear<T>::Forward(const Mat<T>& x, Mat<T>* y) {
   SR_CHECK(x.cols() == weight_.rows()) << name_ << ": input has " << x.cols() << " columns, expected "
                                        << weight_.rows();
   input_ = &x;
-  MatMul(compute_, x, Trans::kNo, weight_, Trans::kNo, y);
-  y->rowwise() += bias_;
+  output_ = y;
+  MatMul(compute_, x, Trans::kNo, weight_, Trans::kNo, y, T(0), GemmEpilogue<T>{bias_.data(), relu_});
 }
 
 template <typename T>
@@ -48,9 +102,18 @@ void Linear<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   SR_CHECK(dy.rows() == input_->rows() && dy.cols() == weight_.cols())
       << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols() << ", expected " << input_->rows() << "x"
       << weight_.cols();
-  MatMul(compute_, *input_, Trans::kYes, dy, Trans::kNo, &weight_grad_);
-  bias_grad_.noalias() = dy.colwise().sum();
-  if (dx != nullptr) MatMul(compute_, dy, Trans::kNo, weight_, Trans::kYes, dx);
+  const Mat<T>* g = &dy;
+  if (relu_) {
+    SR_CHECK(output_->rows() == dy.rows() && output_->cols() == dy.cols())
+        << name_ << ": the output was resized between Forward and Backward";
+    masked_dy_.resize(dy.rows(), dy.cols());
+    MaskAndSumColumns(dy, output_, &masked_dy_, &bias_grad_);
+    g = &masked_dy_;
+  } else {
+    MaskAndSumColumns<T>(dy, nullptr, nullptr, &bias_grad_);
+  }
+  MatMul(compute_, *input_, Trans::kYes, *g, Trans::kNo, &weight_grad_);
+  if (dx != nullptr) MatMul(compute_, *g, Trans::kNo, weight_, Trans::kYes, dx);
 }
 
 template <typename T>

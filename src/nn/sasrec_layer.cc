@@ -18,7 +18,7 @@ SasRecLayer<T>::SasRecLayer(const SasRecLayerShape& s, uint64_t seed, uint64_t s
       k_(s.dim, s.heads * s.head_dim, seed, Hash3(stream, 2, 0), name + ".k"),
       v_(s.dim, s.heads * s.head_dim, seed, Hash3(stream, 3, 0), name + ".v"),
       o_(s.heads * s.head_dim, s.dim, seed, Hash3(stream, 4, 0), name + ".o"),
-      ffn1_(s.dim, s.ffn_dim, seed, Hash3(stream, 5, 0), name + ".ffn1"),
+      ffn1_(s.dim, s.ffn_dim, seed, Hash3(stream, 5, 0), name + ".ffn1", /*relu=*/true),
       ffn2_(s.ffn_dim, s.dim, seed, Hash3(stream, 6, 0), name + ".ffn2"),
       attn_dropout_(s.dropout, Hash3(seed, stream, 0xA1)),
       ffn_dropout_(s.dropout, Hash3(seed, stream, 0xA2)) {}
@@ -65,7 +65,6 @@ void SasRecLayer<T>::Forward(const Mat<T>& x, const SequenceLayout& layout, Mat<
   h_ = x + proj_;
   ln2_.Forward(h_, &z2_);
   ffn1_.Forward(z2_, &f1_);
-  relu_.Forward(f1_, &f1_);
   ffn2_.Forward(f1_, &f2_);
   ffn_dropout_.Forward(layout.token_keys, &f2_);
   *y = h_ + f2_;
@@ -88,7 +87,6 @@ void SasRecLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   Mat<T> g = dy, g1, dh;
   ffn_dropout_.Backward(&g);
   ffn2_.Backward(g, &g1);
-  relu_.Backward(g1, &g1);
   ffn1_.Backward(g1, &g);
   ln2_.Backward(g, &dh);
   dh += dy;

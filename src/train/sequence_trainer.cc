@@ -282,12 +282,7 @@ SequenceTrainer::SequenceTrainer(const config::ExperimentConfig& cfg, Communicat
   s.encoder = std::make_unique<SequenceEncoder<float>>(kind, cfg.model().sequence(), s.dim, static_cast<int>(s.max_len),
                                                        tc.seed());
   s.encoder->set_compute(ComputeTypeFromConfig(cfg.precision().compute()));
-  if (cfg.precision().compute() != config::FP32) {
-    LogInfo(Str("precision: matrix products in ", config::DType_Name(cfg.precision().compute()),
-                cfg.precision().compute() == config::BF16 ? " (" + Bf16Backend() + ")"
-                                                          : std::string(" (operands rounded, fp32 multiply)"),
-                ", fp32 accumulation and master weights"));
-  }
+  LogInfo(DescribeCompute(cfg.precision().compute()));
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
   s.loss = std::make_unique<SampledSoftmaxLoss<float>>(cfg.model().sequence().temperature());
   s.scaler = std::make_unique<LossScaler>(cfg.precision());

@@ -114,12 +114,7 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, Communicator* comm) : impl
   s.embedding->set_wire_types(cfg.precision().embedding_forward_comm(), cfg.precision().embedding_backward_comm());
   s.model = std::make_unique<Dlrm<float>>(cfg.model().dlrm(), s.num_dense, s.num_sparse, s.emb_dim, tc.seed());
   s.model->set_compute(ComputeTypeFromConfig(cfg.precision().compute()));
-  if (cfg.precision().compute() != config::FP32) {
-    LogInfo(Str("precision: matrix products in ", config::DType_Name(cfg.precision().compute()),
-                cfg.precision().compute() == config::BF16 ? " (" + Bf16Backend() + ")"
-                                                          : std::string(" (operands rounded, fp32 multiply)"),
-                ", fp32 accumulation and master weights"));
-  }
+  LogInfo(DescribeCompute(cfg.precision().compute()));
   s.optimizer = std::make_unique<DenseOptimizer>(cfg.optimizer(), tc.steps());
   s.scaler = std::make_unique<LossScaler>(cfg.precision());
   s.params = s.model->Params();

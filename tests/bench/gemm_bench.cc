@@ -1,6 +1,7 @@
 // Matrix-product speed per compute type on the shapes of HSTU's projections
 // (M = tokens of a batch) and DLRM's MLP layers (M = batch size):
-//   fp32           Eigen (OpenBLAS sgemm behind it)
+//   fp32           oneDNN's fp32 matmul (the default backend)
+//   fp32-fallback  Eigen (OpenBLAS sgemm behind it), the backend without oneDNN
 //   bf16           oneDNN's bf16 matmul, operand conversion included
 //   bf16-fallback  operands rounded to bf16, then the fp32 sgemm
 //   fp16           operands rounded to fp16, then the fp32 sgemm (the only fp16 path)
@@ -46,14 +47,17 @@ struct Variant {
   ComputeType type;
   bool force_fallback;
 };
-const Variant kVariants[] = {
-    {ComputeType::kFp32, false}, {ComputeType::kBf16, false}, {ComputeType::kBf16, true}, {ComputeType::kFp16, false}};
-constexpr int kNumVariants = 4;
+const Variant kVariants[] = {{ComputeType::kFp32, false},
+                             {ComputeType::kFp32, true},
+                             {ComputeType::kBf16, false},
+                             {ComputeType::kBf16, true},
+                             {ComputeType::kFp16, false}};
+constexpr int kNumVariants = 5;
 
 void RunOnce(const Variant& v, const Case& c, const Mat<float>& a, const Mat<float>& b, Mat<float>* out) {
-  ForceBf16Fallback(v.force_fallback);
+  ForceGemmFallback(v.force_fallback);
   MatMul(v.type, a, c.ta, b, c.tb, out);
-  ForceBf16Fallback(false);
+  ForceGemmFallback(false);
 }
 
 // Best seconds of each variant. Rounds run every variant once, in turn, until
@@ -109,22 +113,23 @@ int main(int argc, char** argv) {
       {"dlrm", "x W        1024x1024", 2048, 1024, 1024, N, N},
   };
   // clang-format on
-  std::printf("GEMM speed by compute type, %d threads; bf16 runs %s; load average %s\n", omp_get_max_threads(),
-              Bf16Backend().c_str(), LoadAverage().c_str());
-  std::printf("%-5s %-20s %6s %5s %6s | %9s %9s %9s %9s | %9s %9s\n", "model", "product", "M", "N", "K", "fp32 GF/s",
-              "bf16", "bf16-fb", "fp16", "bf16/fp32", "fp16/fp32");
+  std::printf("GEMM speed by compute type, %d threads; fp32 runs %s, bf16 %s; load average %s\n", omp_get_max_threads(),
+              GemmBackend(ComputeType::kFp32).c_str(), GemmBackend(ComputeType::kBf16).c_str(), LoadAverage().c_str());
+  std::printf("%-5s %-20s %6s %5s %6s | %9s %9s %9s %9s %9s | %9s %9s %9s\n", "model", "product", "M", "N", "K",
+              "fp32 GF/s", "fp32-fb", "bf16", "bf16-fb", "fp16", "fp32/fb", "bf16/fp32", "fp16/fp32");
   for (const Case& c : cases) {
     const Mat<float> a = c.ta == T ? Random(c.k, c.m, 1) : Random(c.m, c.k, 1);
     const Mat<float> b = c.tb == T ? Random(c.n, c.k, 2) : Random(c.k, c.n, 2);
     const double flop = 2.0 * c.m * c.n * c.k;
     const std::vector<double> t = TimeVariants(c, a, b, min_seconds);
-    const double fp32 = t[0], bf16 = t[1], bf16_fb = t[2], fp16 = t[3];
-    std::printf("%-5s %-20s %6lld %5lld %6lld | %9.1f %9.1f %9.1f %9.1f | %8.2fx %8.2fx\n", c.model, c.what,
-                static_cast<long long>(c.m), static_cast<long long>(c.n), static_cast<long long>(c.k),
-                flop / fp32 * 1e-9, flop / bf16 * 1e-9, flop / bf16_fb * 1e-9, flop / fp16 * 1e-9, fp32 / bf16,
-                fp32 / fp16);
+    const double fp32 = t[0], fp32_fb = t[1], bf16 = t[2], bf16_fb = t[3], fp16 = t[4];
+    std::printf("%-5s %-20s %6lld %5lld %6lld | %9.1f %9.1f %9.1f %9.1f %9.1f | %8.2fx %8.2fx %8.2fx\n", c.model,
+                c.what, static_cast<long long>(c.m), static_cast<long long>(c.n), static_cast<long long>(c.k),
+                flop / fp32 * 1e-9, flop / fp32_fb * 1e-9, flop / bf16 * 1e-9, flop / bf16_fb * 1e-9,
+                flop / fp16 * 1e-9, fp32_fb / fp32, fp32 / bf16, fp32 / fp16);
   }
-  std::printf("GF/s = 2MNK / best time (operand conversion included); ratios are speed-ups over fp32.\n");
+  std::printf(
+      "GF/s = 2MNK / best time (operand conversion included); ratios are speed-ups (fp32/fb: oneDNN over OpenBLAS).\n");
   std::printf("load average after: %s\n", LoadAverage().c_str());
   return 0;
 }

@@ -1,5 +1,6 @@
-// Elementwise activations. Both may run in place (y == &x), and both remember
-// their output, whose values alone determine the derivative.
+// Elementwise activations. They may run in place (y == &x), and remember their
+// output, whose values alone determine the derivative. (ReLU is part of Linear:
+// it runs in the matrix product's epilogue.)
 #pragma once
 
 #include <cmath>
@@ -9,21 +10,10 @@
 namespace shardrec {
 
 template <typename T>
-class Relu {
- public:
-  // Keeps a pointer to y: it must stay alive and unchanged until Backward.
-  void Forward(const Mat<T>& x, Mat<T>* y);
-  // dx may alias dy.
-  void Backward(const Mat<T>& dy, Mat<T>* dx);
-
- private:
-  const Mat<T>* output_ = nullptr;
-};
-
-template <typename T>
 class Sigmoid {
  public:
-  // Numerically stable for any |x|. Keeps a pointer to y, as Relu does.
+  // Numerically stable for any |x|. Keeps a pointer to y: it must stay alive and
+  // unchanged until Backward.
   void Forward(const Mat<T>& x, Mat<T>* y);
   // dx may alias dy.
   void Backward(const Mat<T>& dy, Mat<T>* dx);
@@ -40,8 +30,6 @@ inline T StableSigmoid(T x) {
   return e / (T(1) + e);
 }
 
-extern template class Relu<float>;
-extern template class Relu<double>;
 extern template class Sigmoid<float>;
 extern template class Sigmoid<double>;
 

@@ -1,4 +1,7 @@
-// Fully connected layer Y = X·W + b over a batch (rows are samples).
+// Fully connected layer Y = act(X·W + b) over a batch (rows are samples), act
+// the identity or a ReLU. The bias and the ReLU are the product's epilogue (see
+// core/gemm.h): applied while the product's tiles are in registers, and in
+// backward the ReLU mask and the bias gradient are one pass over dy.
 #pragma once
 
 #include <cstdint>
@@ -17,25 +20,27 @@ class Linear {
   // W is in x out, so a row-major batch multiplies it without a transpose.
   // Initialisation follows DLRM: W ~ N(0, sqrt(2 / (in + out))), b ~ N(0, sqrt(1 / out)),
   // drawn from CounterRng(seed, stream, 0) and (seed, stream, 1): identical on every rank.
-  Linear(int in, int out, uint64_t seed, uint64_t stream, std::string name = "linear");
+  Linear(int in, int out, uint64_t seed, uint64_t stream, std::string name = "linear", bool relu = false);
 
   // x: B x in -> y: B x out. Keeps a pointer to x instead of copying it, so x must stay
-  // alive and unchanged until Backward.
+  // alive and unchanged until Backward; with a ReLU, so must y (its mask).
   void Forward(const Mat<T>& x, Mat<T>* y);
-  // dy: B x out. Overwrites the parameter gradients; writes dx (B x in) unless it is null,
-  // which skips that product when nothing upstream needs it. dx must not alias dy.
+  // dy: B x out, the gradient of y (after the ReLU, if any). Overwrites the parameter
+  // gradients; writes dx (B x in) unless it is null, which skips that product when
+  // nothing upstream needs it. dx must not alias dy.
   void Backward(const Mat<T>& dy, Mat<T>* dx);
 
   std::vector<ParamRef<T>> Params();
 
   // Type of the three products (x W, dy W^T, x^T dy); see core/gemm.h. The
-  // weights stay T; the bias add and dy's column sum stay T. Float layers take
+  // weights stay T; dy's column sum stays T. Float layers take
   // any type, double layers only kFp32 (anything else throws).
   void set_compute(ComputeType type);
   ComputeType compute() const { return compute_; }
 
   int in() const { return static_cast<int>(weight_.rows()); }
   int out() const { return static_cast<int>(weight_.cols()); }
+  bool relu() const { return relu_; }
   Mat<T>& weight() { return weight_; }
   RowVec<T>& bias() { return bias_; }
   const Mat<T>& weight_grad() const { return weight_grad_; }
@@ -47,7 +52,10 @@ class Linear {
   RowVec<T> bias_;
   Mat<T> weight_grad_;
   RowVec<T> bias_grad_;
+  bool relu_;
   const Mat<T>* input_ = nullptr;
+  const Mat<T>* output_ = nullptr;  // for the ReLU mask
+  Mat<T> masked_dy_;                // dy through the ReLU
   ComputeType compute_ = ComputeType::kFp32;
 };
 

@@ -1,4 +1,4 @@
-// A stack of Linear layers with ReLU between them.
+// A stack of Linear layers with ReLU between them (each fused into its layer).
 #pragma once
 
 #include <cstdint>
@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "shardrec/core/matrix.h"
-#include "shardrec/nn/activation.h"
 #include "shardrec/nn/linear.h"
 #include "shardrec/nn/param.h"
 
@@ -41,9 +40,7 @@ class Mlp {
 
  private:
   int in_;
-  bool relu_last_;
   std::vector<Linear<T>> layers_;
-  std::vector<Relu<T>> relus_;
   std::vector<Mat<T>> acts_;  // acts_[i] = output of layer i (after its ReLU, if any)
   Mat<T> grad_a_, grad_b_;    // ping-pong buffers for the backward pass
 };

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "shardrec/core/matrix.h"
-#include "shardrec/nn/activation.h"
 #include "shardrec/nn/dropout.h"
 #include "shardrec/nn/layer_norm.h"
 #include "shardrec/nn/linear.h"
@@ -55,7 +54,6 @@ class SasRecLayer {
   std::string name_;
   AffineLayerNorm<T> ln1_, ln2_;
   Linear<T> q_, k_, v_, o_, ffn1_, ffn2_;
-  Relu<T> relu_;
   Dropout<T> attn_dropout_, ffn_dropout_;
   void ReleaseActivations();
 

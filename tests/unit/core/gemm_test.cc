@@ -1,7 +1,7 @@
-// Gemm in every compute type and transpose combination against a double
-// product, with tolerances derived from each type's unit roundoff; fp32 bit for
-// bit against the Eigen expression; the bf16 fallback forced and compared with
-// oneDNN.
+// Gemm in every compute type, backend, transpose combination and epilogue
+// against a double product, with tolerances derived from each type's unit
+// roundoff; the fp32 fallback bit for bit against the Eigen expression; the
+// bf16 fallback forced and compared with oneDNN.
 #include "shardrec/core/gemm.h"
 
 #include <gtest/gtest.h>
@@ -31,17 +31,17 @@ double UnitRoundoff(ComputeType type) {
   return 1.0;
 }
 
-// Turns the bf16 fallback on for one scope.
+// Turns the fallback backends on for one scope.
 class ForcedFallback {
  public:
-  explicit ForcedFallback(bool on) : on_(on) { ForceBf16Fallback(on_); }
-  ~ForcedFallback() { ForceBf16Fallback(false); }
+  explicit ForcedFallback(bool on) : on_(on) { ForceGemmFallback(on_); }
+  ~ForcedFallback() { ForceGemmFallback(false); }
 
  private:
   bool on_;
 };
 
-bool DnnlAvailable() { return Bf16Backend() == "oneDNN"; }
+bool DnnlAvailable() { return GemmBackend(ComputeType::kBf16) == "oneDNN"; }
 
 // A product's operands, stored with padded leading dimensions (ld = stored
 // columns + pad) so that strides are exercised.
@@ -51,6 +51,10 @@ struct Problem {
   int64_t lda, ldb, ldc;
   std::vector<float> a, b, c0;
   float alpha, beta;
+  std::vector<float> bias;  // empty: none
+  bool relu = false;
+
+  GemmEpilogue<float> Epilogue() const { return {bias.empty() ? nullptr : bias.data(), relu}; }
 
   double OpA(int64_t i, int64_t p) const { return ta == Trans::kYes ? a[p * lda + i] : a[i * lda + p]; }
   double OpB(int64_t p, int64_t j) const { return tb == Trans::kYes ? b[j * ldb + p] : b[p * ldb + j]; }
@@ -58,7 +62,7 @@ struct Problem {
 
 Problem MakeProblem(int64_t m, int64_t n, int64_t k, Trans ta, Trans tb, float alpha, float beta, int64_t pad,
                     uint64_t seed, double scale_a = 1.0, double scale_b = 1.0) {
-  Problem p{m, n, k, ta, tb, 0, 0, 0, {}, {}, {}, alpha, beta};
+  Problem p{m, n, k, ta, tb, 0, 0, 0, {}, {}, {}, alpha, beta, {}, false};
   const int64_t a_rows = ta == Trans::kYes ? k : m, a_cols = ta == Trans::kYes ? m : k;
   const int64_t b_rows = tb == Trans::kYes ? n : k, b_cols = tb == Trans::kYes ? k : n;
   p.lda = a_cols + pad;
@@ -77,17 +81,19 @@ Problem MakeProblem(int64_t m, int64_t n, int64_t k, Trans ta, Trans tb, float a
 
 std::vector<float> RunGemm(ComputeType type, const Problem& p) {
   std::vector<float> c = p.c0;
-  Gemm(type, p.ta, p.tb, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c.data(), p.ldc);
+  Gemm(type, p.ta, p.tb, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c.data(), p.ldc,
+       p.Epilogue());
   return c;
 }
 
-// |result - exact| <= (2u + u^2 + (k + 4) 2^-24) (|alpha| sum_p |a_ip b_pj| + |beta c_ij|):
+// |result - exact| <= (2u + u^2 + (k + 5) 2^-24) (|alpha| sum_p |a_ip b_pj| + |beta c_ij| + |bias_j|):
 // rounding each operand perturbs a product by at most (1+u)^2 - 1, and fp32
-// accumulation of k terms (plus the alpha and beta steps) by (k + 4) 2^-24.
+// accumulation of k terms (plus the alpha, beta and bias steps) by (k + 5) 2^-24.
+// A ReLU after them cannot increase the error.
 void ExpectWithinTypeTolerance(ComputeType type, const Problem& p, const std::vector<float>& c,
                                const std::string& what) {
   const double u = UnitRoundoff(type);
-  const double factor = 2 * u + u * u + (p.k + 4) * std::ldexp(1.0, -24);
+  const double factor = 2 * u + u * u + (p.k + 5) * std::ldexp(1.0, -24);
   int failures = 0;
   for (int64_t i = 0; i < p.m; ++i) {
     for (int64_t j = 0; j < p.n; ++j) {
@@ -97,8 +103,10 @@ void ExpectWithinTypeTolerance(ComputeType type, const Problem& p, const std::ve
         magnitude += std::abs(p.OpA(i, q) * p.OpB(q, j));
       }
       const double c0 = p.c0[i * p.ldc + j];
-      exact = p.alpha * exact + p.beta * c0;
-      magnitude = std::abs(p.alpha) * magnitude + std::abs(p.beta * c0);
+      const double bias = p.bias.empty() ? 0.0 : p.bias[j];
+      exact = p.alpha * exact + p.beta * c0 + bias;
+      magnitude = std::abs(p.alpha) * magnitude + std::abs(p.beta * c0) + std::abs(bias);
+      if (p.relu) exact = std::max(exact, 0.0);
       const double err = std::abs(c[i * p.ldc + j] - exact);
       if (!(err <= factor * magnitude) && failures++ < 5) {
         ADD_FAILURE() << what << " C(" << i << "," << j << ") = " << c[i * p.ldc + j] << ", exact " << exact
@@ -118,7 +126,8 @@ void ExpectWithinTypeTolerance(ComputeType type, const Problem& p, const std::ve
 std::string Describe(const char* backend, const Problem& p) {
   return std::string(backend) + " " + std::to_string(p.m) + "x" + std::to_string(p.k) +
          (p.ta == Trans::kYes ? "^T" : "") + " * " + std::to_string(p.k) + "x" + std::to_string(p.n) +
-         (p.tb == Trans::kYes ? "^T" : "") + " alpha=" + std::to_string(p.alpha) + " beta=" + std::to_string(p.beta);
+         (p.tb == Trans::kYes ? "^T" : "") + " alpha=" + std::to_string(p.alpha) + " beta=" + std::to_string(p.beta) +
+         (p.bias.empty() ? "" : " +bias") + (p.relu ? " relu" : "");
 }
 
 const Trans kTrans[] = {Trans::kNo, Trans::kYes};
@@ -135,6 +144,7 @@ TEST(Gemm, EveryTypeAndTransposeWithinTypeTolerance) {
     bool force_fallback;
   };
   const Backend backends[] = {{"fp32", ComputeType::kFp32, false},
+                              {"fp32-fallback", ComputeType::kFp32, true},
                               {"bf16", ComputeType::kBf16, false},
                               {"bf16-fallback", ComputeType::kBf16, true},
                               {"fp16", ComputeType::kFp16, false}};
@@ -146,7 +156,14 @@ TEST(Gemm, EveryTypeAndTransposeWithinTypeTolerance) {
         for (Trans tb : kTrans) {
           for (auto [alpha, beta] : scales) {
             // Operands of different magnitudes: the bound scales with them.
-            const Problem p = MakeProblem(s.m, s.n, s.k, ta, tb, alpha, beta, /*pad=*/3, ++seed, 0.01, 300.0);
+            Problem p = MakeProblem(s.m, s.n, s.k, ta, tb, alpha, beta, /*pad=*/3, ++seed, 0.01, 300.0);
+            // Epilogues in turn (none, bias, bias + ReLU, ReLU); 4 and the 3
+            // scales are coprime, so every pairing occurs for every shape.
+            if (seed % 4 == 1 || seed % 4 == 2) {
+              CounterRng rng(seed, 9, 0);
+              for (int64_t j = 0; j < s.n; ++j) p.bias.push_back(static_cast<float>(rng.Uniform(-3, 3)));
+            }
+            p.relu = seed % 4 >= 2;
             ExpectWithinTypeTolerance(be.type, p, RunGemm(be.type, p), Describe(be.name, p));
           }
         }
@@ -166,8 +183,8 @@ TEST(Gemm, ReducedTypesRoundTheirOperands) {
   };
   for (bool fallback : {false, true}) {
     ForcedFallback forced(fallback);
-    EXPECT_EQ(product(ComputeType::kBf16, a10), 1.0f) << Bf16Backend();
-    EXPECT_EQ(product(ComputeType::kBf16, a12), 1.0f) << Bf16Backend();
+    EXPECT_EQ(product(ComputeType::kBf16, a10), 1.0f) << GemmBackend(ComputeType::kBf16);
+    EXPECT_EQ(product(ComputeType::kBf16, a12), 1.0f) << GemmBackend(ComputeType::kBf16);
   }
   EXPECT_EQ(product(ComputeType::kFp16, a10), a10);
   EXPECT_EQ(product(ComputeType::kFp16, a12), 1.0f);
@@ -177,9 +194,10 @@ TEST(Gemm, ReducedTypesRoundTheirOperands) {
   EXPECT_EQ(product(ComputeType::kBf16, 70000.0f), 70144.0f);  // nearest bf16: 8 significant bits
 }
 
-// kFp32 is the Eigen expression the layers used: the same bits, whichever
-// product kernel (coefficient-wise, GEMV, OpenBLAS) the size selects.
-TEST(Gemm, Fp32IsBitwiseTheEigenExpression) {
+// The kFp32 fallback is the Eigen expression the layers used: the same bits,
+// whichever product kernel (coefficient-wise, GEMV, OpenBLAS) the size selects.
+TEST(Gemm, Fp32FallbackIsBitwiseTheEigenExpression) {
+  ForcedFallback forced(true);
   struct Shape {
     int m, n, k;
   };
@@ -252,10 +270,10 @@ TEST(Gemm, Bf16FallbackIsTheProductOfRoundedOperands) {
       Mat<float> fallback, native, want;
       {
         ForcedFallback forced(true);
-        EXPECT_EQ(Bf16Backend(), "round-operands fallback (forced)");
+        EXPECT_EQ(GemmBackend(ComputeType::kBf16), "round-operands fallback (forced)");
         MatMul(ComputeType::kBf16, a, ta, b, tb, &fallback);
+        MatMul(ComputeType::kFp32, round_bf16(a), ta, round_bf16(b), tb, &want);  // Eigen's fp32 product
       }
-      MatMul(ComputeType::kFp32, round_bf16(a), ta, round_bf16(b), tb, &want);
       EXPECT_TRUE(fallback == want) << "ta=" << (ta == Trans::kYes) << " tb=" << (tb == Trans::kYes);
       if (!DnnlAvailable()) continue;
       MatMul(ComputeType::kBf16, a, ta, b, tb, &native);
@@ -272,7 +290,7 @@ TEST(Gemm, Bf16FallbackIsTheProductOfRoundedOperands) {
 }
 
 TEST(Gemm, OneDnnPrimitivesAreCachedByShapeAndThreads) {
-  if (!DnnlAvailable()) GTEST_SKIP() << "bf16 runs " << Bf16Backend();
+  if (!DnnlAvailable()) GTEST_SKIP() << "bf16 runs " << GemmBackend(ComputeType::kBf16);
   const Mat<float> a = Mat<float>::Ones(40, 24), b = Mat<float>::Ones(24, 16);
   Mat<float> c;
   MatMul(ComputeType::kBf16, a, Trans::kNo, b, Trans::kNo, &c);
@@ -300,8 +318,15 @@ TEST(Gemm, FallsBackOnCpusWithoutBf16) {
   if (isa == nullptr || std::string(isa) != "AVX512_CORE") {
     GTEST_SKIP() << "runs under ONEDNN_MAX_CPU_ISA=AVX512_CORE (ctest gemm_test_without_bf16_isa)";
   }
-  EXPECT_EQ(Bf16Backend().rfind("round-operands fallback (", 0), 0u) << Bf16Backend();
-  EXPECT_EQ(GemmCachedPrimitives(), 0u);
+  EXPECT_EQ(GemmBackend(ComputeType::kBf16).rfind("round-operands fallback (", 0), 0u)
+      << GemmBackend(ComputeType::kBf16);
+  // A bf16 product of a new shape creates no primitive.
+  const size_t before = GemmCachedPrimitives();
+  const Mat<float> a = Mat<float>::Ones(43, 24), b = Mat<float>::Ones(24, 16);
+  Mat<float> c;
+  MatMul(ComputeType::kBf16, a, Trans::kNo, b, Trans::kNo, &c);
+  EXPECT_TRUE((c.array() == 24.0f).all());
+  EXPECT_EQ(GemmCachedPrimitives(), before);
 }
 
 TEST(Gemm, EmptyInnerDimensionScalesC) {

@@ -36,8 +36,8 @@ const Variant kVariants[] = {{"bf16", ComputeType::kBf16, false},
 
 class ForcedFallback {
  public:
-  explicit ForcedFallback(bool on) { ForceBf16Fallback(on); }
-  ~ForcedFallback() { ForceBf16Fallback(false); }
+  explicit ForcedFallback(bool on) { ForceGemmFallback(on); }
+  ~ForcedFallback() { ForceGemmFallback(false); }
 };
 
 Mat<float> RandomF(int rows, int cols, uint64_t seed, double scale = 1.0) {
@@ -94,21 +94,34 @@ TEST(ComputeType, LinearProductsWithinTypeBound) {
   }
 }
 
-// fp32 is the Eigen expressions Linear always evaluated: the same bits.
-TEST(ComputeType, Fp32LinearIsBitwiseTheEigenExpressions) {
-  for (int batch : {1, 3, 64}) {
-    const Mat<float> x = RandomF(batch, 24, 1), dy = RandomF(batch, 1, 2), dy2 = RandomF(batch, 40, 3);
-    for (const Mat<float>* g : {&dy, &dy2}) {
-      Linear<float> layer(24, static_cast<int>(g->cols()), 3, 5);
-      Mat<float> y, dx;
-      layer.Forward(x, &y);
-      layer.Backward(*g, &dx);
-      Mat<float> want_y = x * layer.weight();
-      want_y.rowwise() += layer.bias();
-      const Mat<float> want_dw = x.transpose() * *g, want_dx = *g * layer.weight().transpose();
-      EXPECT_TRUE(y == want_y) << batch << "x" << g->cols();
-      EXPECT_TRUE(layer.weight_grad() == want_dw) << batch << "x" << g->cols();
-      EXPECT_TRUE(dx == want_dx) << batch << "x" << g->cols();
+// fp32 on the fallback backend is the Eigen expressions Linear always
+// evaluated, with the ReLU and its mask after them: the same bits.
+TEST(ComputeType, Fp32FallbackLinearIsBitwiseTheEigenExpressions) {
+  ForcedFallback forced(true);
+  for (bool relu : {false, true}) {
+    for (int batch : {1, 3, 64}) {
+      const Mat<float> x = RandomF(batch, 24, 1), dy = RandomF(batch, 1, 2), dy2 = RandomF(batch, 40, 3);
+      for (const Mat<float>* g : {&dy, &dy2}) {
+        const std::string what = std::to_string(batch) + "x" + std::to_string(g->cols()) + (relu ? " relu" : "");
+        Linear<float> layer(24, static_cast<int>(g->cols()), 3, 5, "linear", relu);
+        Mat<float> y, dx;
+        layer.Forward(x, &y);
+        layer.Backward(*g, &dx);
+        Mat<float> want_y = x * layer.weight();
+        want_y.rowwise() += layer.bias();
+        Mat<float> masked = *g;
+        if (relu) {
+          want_y = want_y.cwiseMax(0.0f);
+          masked = (want_y.array() > 0.0f).select(*g, 0.0f);
+        }
+        const Mat<float> want_dw = x.transpose() * masked, want_dx = masked * layer.weight().transpose();
+        EXPECT_TRUE(y == want_y) << what;
+        EXPECT_TRUE(layer.weight_grad() == want_dw) << what;
+        EXPECT_TRUE(dx == want_dx) << what;
+        EXPECT_LE((layer.bias_grad() - masked.colwise().sum()).cwiseAbs().maxCoeff(),
+                  1e-5f * masked.cwiseAbs().colwise().sum().maxCoeff())
+            << what;
+      }
     }
   }
 }

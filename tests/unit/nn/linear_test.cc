@@ -32,12 +32,22 @@ TEST(Linear, ForwardMatchesNaiveTripleLoop) {
   }
 }
 
-TEST(Linear, BackwardMatchesFiniteDifferences) {
-  Linear<double> layer(kIn, kOut, 3, 5);
+void CheckGradients(bool relu) {
+  Linear<double> layer(kIn, kOut, 3, 5, "linear", relu);
   Mat<double> x = RandomMat(kBatch, kIn, 1);
   const Mat<double> r = RandomMat(kBatch, kOut, 2);
   Mat<double> y, dx;
   layer.Forward(x, &y);
+  if (relu) {
+    // Finite differences need every pre-activation clear of the kink, and the
+    // check needs both sides of it.
+    Mat<double> pre = x * layer.weight();
+    pre.rowwise() += layer.bias();
+    ASSERT_GT(pre.cwiseAbs().minCoeff(), 1e-3);
+    ASSERT_GT((pre.array() < 0).count(), 5);
+    ASSERT_GT((pre.array() > 0).count(), 5);
+    EXPECT_EQ(y, pre.cwiseMax(0.0));
+  }
   layer.Backward(r, &dx);
   auto loss = [&] {
     Mat<double> out;
@@ -49,6 +59,35 @@ TEST(Linear, BackwardMatchesFiniteDifferences) {
   const Mat<double> db = layer.bias_grad();
   ExpectGradMatches("dW", &layer.weight(), dw, loss);
   ExpectGradMatches("db", layer.bias().data(), db.data(), kOut, loss);
+}
+
+TEST(Linear, BackwardMatchesFiniteDifferences) { CheckGradients(false); }
+TEST(Linear, BackwardWithReluMatchesFiniteDifferences) { CheckGradients(true); }
+
+// A batch large enough for the threaded mask-and-sum pass (several column
+// blocks, the last one partial), against naive loops in double.
+TEST(Linear, ReluBackwardOfALargeBatchMatchesNaiveLoops) {
+  constexpr int kB = 300, kI = 17, kO = 150;
+  Linear<float> layer(kI, kO, 3, 5, "linear", /*relu=*/true);
+  const Mat<float> x = RandomMat(kB, kI, 1).cast<float>(), dy = RandomMat(kB, kO, 2).cast<float>();
+  Mat<float> y, dx;
+  layer.Forward(x, &y);
+  layer.Backward(dy, &dx);
+  Mat<double> g(kB, kO);
+  for (int b = 0; b < kB; ++b) {
+    for (int o = 0; o < kO; ++o) g(b, o) = y(b, o) > 0 ? double(dy(b, o)) : 0.0;
+  }
+  const Mat<double> w = layer.weight().cast<double>(), xd = x.cast<double>();
+  const Mat<double> want_dw = xd.transpose() * g, want_dx = g * w.transpose();
+  const RowVec<double> want_db = g.colwise().sum();
+  const Mat<double> mag_dw = xd.cwiseAbs().transpose() * g.cwiseAbs(), mag_dx = g.cwiseAbs() * w.cwiseAbs().transpose();
+  const RowVec<double> mag_db = g.cwiseAbs().colwise().sum();
+  const double u = 1e-6;  // a few hundred fp32 roundings at most
+  EXPECT_TRUE(
+      ((layer.weight_grad().cast<double>() - want_dw).cwiseAbs().array() <= u * (mag_dw.array() + 1e-30)).all());
+  EXPECT_TRUE(((dx.cast<double>() - want_dx).cwiseAbs().array() <= u * (mag_dx.array() + 1e-30)).all());
+  EXPECT_TRUE(((layer.bias_grad().cast<double>() - want_db).cwiseAbs().array() <= u * (mag_db.array() + 1e-30)).all());
+  EXPECT_GT((g.array() == 0).count(), kB * kO / 4) << "the mask removed little: the test proves little";
 }
 
 TEST(Linear, BackwardOverwritesGradients) {
