@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <functional>
 #include <list>
 #include <memory>
@@ -31,6 +32,11 @@ namespace {
 // One cached product: everything a matmul primitive is specialised for. The
 // thread count is part of it because oneDNN plans its work split per primitive.
 // bf16 operands are converted to contiguous blocks, so their lda/ldb are 0 here.
+// A dimension that changes from call to call (GemmOptions::rows_vary: the token
+// count of jagged batches) is left to run time, kRuntime here, so that one
+// primitive serves every size: creating one costs ~0.25 ms, as much as a small
+// product, and a primitive per size would cost that every step.
+constexpr int64_t kRuntime = DNNL_RUNTIME_DIM_VAL;
 struct Key {
   int64_t m, n, k, lda, ldb, ldc;
   bool bf16, trans_a, trans_b, bias, relu;
@@ -57,9 +63,29 @@ struct KeyHash {
   }
 };
 
+struct Descs {
+  dnnl::memory::desc a, b, bias, c;
+};
+
+// The memory descriptors of a product; m and k (and so the strides of
+// contiguous bf16 operands that follow from them) may be kRuntime.
+Descs MakeDescs(const Key& key, int64_t m, int64_t k) {
+  using dims = dnnl::memory::dims;
+  using dt = dnnl::memory::data_type;
+  const dt operand = key.bf16 ? dt::bf16 : dt::f32;
+  // A transpose is only a choice of strides; oneDNN's kernels take either layout.
+  const int64_t lda = key.bf16 ? (key.trans_a ? m : k) : key.lda;
+  const int64_t ldb = key.bf16 ? (key.trans_b ? k : key.n) : key.ldb;
+  Descs d;
+  d.a = dnnl::memory::desc({m, k}, operand, key.trans_a ? dims{1, lda} : dims{lda, 1});
+  d.b = dnnl::memory::desc({k, key.n}, operand, key.trans_b ? dims{1, ldb} : dims{ldb, 1});
+  if (key.bias) d.bias = dnnl::memory::desc({1, key.n}, dt::f32, dims{key.n, 1});
+  d.c = dnnl::memory::desc({m, key.n}, dt::f32, dims{key.ldc, 1});
+  return d;
+}
+
 struct Matmul {
   dnnl::matmul primitive;
-  dnnl::memory::desc a, b, bias, c;
 };
 
 // Never destroyed: oneDNN's own globals may be gone by the time static
@@ -83,17 +109,7 @@ std::shared_ptr<const Matmul> Create(const Key& key, std::string* why_not) {
       return nullptr;
     }
   }
-  using dims = dnnl::memory::dims;
-  using dt = dnnl::memory::data_type;
-  const dt operand = key.bf16 ? dt::bf16 : dt::f32;
-  // A transpose is only a choice of strides; oneDNN's brgemm kernels take either layout.
-  const int64_t lda = key.bf16 ? (key.trans_a ? key.m : key.k) : key.lda;
-  const int64_t ldb = key.bf16 ? (key.trans_b ? key.k : key.n) : key.ldb;
-  const dnnl::memory::desc a({key.m, key.k}, operand, key.trans_a ? dims{1, lda} : dims{lda, 1});
-  const dnnl::memory::desc b({key.k, key.n}, operand, key.trans_b ? dims{1, ldb} : dims{ldb, 1});
-  const dnnl::memory::desc bias =
-      key.bias ? dnnl::memory::desc({1, key.n}, dt::f32, dims{key.n, 1}) : dnnl::memory::desc();
-  const dnnl::memory::desc c({key.m, key.n}, dt::f32, dims{key.ldc, 1});
+  const Descs d = MakeDescs(key, key.m, key.k);
   dnnl::primitive_attr attr;
   const float alpha = FloatOf(key.alpha_bits), beta = FloatOf(key.beta_bits);
   // The caller fuses a bias only with alpha == 1, where oneDNN's order of
@@ -104,15 +120,15 @@ std::shared_ptr<const Matmul> Create(const Key& key, std::string* why_not) {
   if (key.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   attr.set_post_ops(ops);
   try {
-    const dnnl::matmul::primitive_desc pd(key.bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c),
-                                          attr, Engine());
+    const dnnl::matmul::primitive_desc pd(
+        key.bias ? dnnl::matmul::desc(d.a, d.b, d.bias, d.c) : dnnl::matmul::desc(d.a, d.b, d.c), attr, Engine());
     const std::string impl = pd.impl_info_str();
     // A reference kernel is a plain loop nest, far slower than the fallback.
     if (impl.rfind("ref", 0) == 0) {
       *why_not = Str("oneDNN has only its reference ", type_name, " matmul (", impl, ") on this CPU");
       return nullptr;
     }
-    return std::make_shared<const Matmul>(Matmul{dnnl::matmul(pd), a, b, bias, c});
+    return std::make_shared<const Matmul>(Matmul{dnnl::matmul(pd)});
   } catch (const dnnl::error& e) {
     if (e.status == dnnl_unimplemented) {
       *why_not = Str("oneDNN has no ", type_name, " matmul kernel for this CPU");
@@ -124,8 +140,7 @@ std::shared_ptr<const Matmul> Create(const Key& key, std::string* why_not) {
   return nullptr;  // not reached: SR_THROW throws
 }
 
-// Primitives by product, least recently used dropped beyond kCapacity: jagged
-// batches change the token count M every step, so keys keep arriving.
+// Primitives by product, least recently used dropped beyond kCapacity.
 class PrimitiveCache {
  public:
   std::shared_ptr<const Matmul> Get(const Key& key, std::string* why_not) {
@@ -176,21 +191,23 @@ PrimitiveCache& Cache() {
 
 bool DnnlGemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
-              const GemmEpilogue<float>& epilogue, std::string* why_not) {
+              const GemmOptions<float>& options, std::string* why_not) {
   SR_CHECK(type == ComputeType::kFp32 || type == ComputeType::kBf16)
       << "gemm: oneDNN runs fp32 and bf16 products, not " << ComputeTypeName(type);
   const bool bf16 = type == ComputeType::kBf16, ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
-  const Key key{m,
+  // A's stored rows are M, or K when A is transposed.
+  const bool runtime_m = options.rows_vary && !ta, runtime_k = options.rows_vary && ta;
+  const Key key{runtime_m ? kRuntime : m,
                 n,
-                k,
+                runtime_k ? kRuntime : k,
                 bf16 ? 0 : lda,
                 bf16 ? 0 : ldb,
                 ldc,
                 bf16,
                 ta,
                 tb,
-                epilogue.bias != nullptr,
-                epilogue.relu,
+                options.bias != nullptr,
+                options.relu,
                 BitsOf(alpha),
                 BitsOf(beta),
                 omp_get_max_threads()};
@@ -211,13 +228,16 @@ bool DnnlGemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t
     a_data = a16.data();
     b_data = b16.data();
   }
-  // oneDNN's memory objects take non-const handles; it does not write inputs.
-  dnnl::memory am(mm->a, Engine(), const_cast<void*>(a_data));
-  dnnl::memory bm(mm->b, Engine(), const_cast<void*>(b_data));
-  dnnl::memory cm(mm->c, Engine(), c);
+  // Memory descriptors with the actual sizes; they match the primitive's,
+  // which may leave m and k to run time. oneDNN's memory objects take
+  // non-const handles; it does not write inputs.
+  const Descs d = MakeDescs(key, m, k);
+  dnnl::memory am(d.a, Engine(), const_cast<void*>(a_data));
+  dnnl::memory bm(d.b, Engine(), const_cast<void*>(b_data));
+  dnnl::memory cm(d.c, Engine(), c);
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
-  if (epilogue.bias != nullptr) {
-    args.emplace(DNNL_ARG_BIAS, dnnl::memory(mm->bias, Engine(), const_cast<float*>(epilogue.bias)));
+  if (options.bias != nullptr) {
+    args.emplace(DNNL_ARG_BIAS, dnnl::memory(d.bias, Engine(), const_cast<float*>(options.bias)));
   }
   try {
     dnnl::stream stream(Engine());

@@ -66,7 +66,7 @@ void RoundedOperandsGemm(ComputeType type, Trans ta, Trans tb, int64_t m, int64_
   EigenProduct(a_round, ta, b_round, tb, alpha, beta, cm);
 }
 
-// Eigen's product (OpenBLAS for large sizes) followed by the epilogue pass.
+// Eigen's product (OpenBLAS for large sizes); the epilogue is the caller's.
 void EigenGemm(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   const int64_t a_rows = ta == Trans::kYes ? k : m, a_cols = ta == Trans::kYes ? m : k;
@@ -83,16 +83,16 @@ void EigenGemm(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, float alpha,
 template <typename Fallback>
 void RunProduct(ComputeType type, Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
-                const GemmEpilogue<float>& epilogue, Fallback fallback) {
+                const GemmOptions<float>& options, Fallback fallback) {
   if (!g_force_fallback.load(std::memory_order_relaxed)) {
     std::string why_not = "built without oneDNN (SHARDREC_DNNL=OFF)";
 #ifdef SHARDREC_HAVE_DNNL
     // oneDNN applies its output scale before or after the bias depending on the
     // version; with alpha != 1 the bias runs as a pass instead.
-    const bool fuse = alpha == 1.0f || epilogue.bias == nullptr;
-    const GemmEpilogue<float> fused = fuse ? epilogue : GemmEpilogue<float>{};
+    const bool fuse = alpha == 1.0f || options.bias == nullptr;
+    const GemmOptions<float> fused = fuse ? options : GemmOptions<float>{nullptr, false, options.rows_vary};
     if (gemm_detail::DnnlGemm(type, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, fused, &why_not)) {
-      if (!fuse) ApplyEpilogue(m, n, c, ldc, epilogue);
+      if (!fuse) ApplyEpilogue(m, n, c, ldc, options);
       return;
     }
 #endif
@@ -109,7 +109,7 @@ void RunProduct(ComputeType type, Trans ta, Trans tb, int64_t m, int64_t n, int6
     });
   }
   fallback();
-  ApplyEpilogue(m, n, c, ldc, epilogue);
+  ApplyEpilogue(m, n, c, ldc, options);
 }
 
 void CheckOperand(const char* name, Trans t, int64_t rows, int64_t cols, const float* p, int64_t ld) {
@@ -133,25 +133,25 @@ const char* ComputeTypeName(ComputeType type) {
 }
 
 template <typename T>
-void ApplyEpilogue(int64_t m, int64_t n, T* c, int64_t ldc, const GemmEpilogue<T>& epilogue) {
-  if (epilogue.bias == nullptr && !epilogue.relu) return;
+void ApplyEpilogue(int64_t m, int64_t n, T* c, int64_t ldc, const GemmOptions<T>& options) {
+  if (options.bias == nullptr && !options.relu) return;
   // One pass, row by row; the inner loops vectorise.
   for (int64_t i = 0; i < m; ++i) {
     T* row = c + i * ldc;
-    if (epilogue.bias != nullptr) {
-      for (int64_t j = 0; j < n; ++j) row[j] += epilogue.bias[j];
+    if (options.bias != nullptr) {
+      for (int64_t j = 0; j < n; ++j) row[j] += options.bias[j];
     }
-    if (epilogue.relu) {
+    if (options.relu) {
       for (int64_t j = 0; j < n; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
     }
   }
 }
-template void ApplyEpilogue(int64_t, int64_t, float*, int64_t, const GemmEpilogue<float>&);
-template void ApplyEpilogue(int64_t, int64_t, double*, int64_t, const GemmEpilogue<double>&);
+template void ApplyEpilogue(int64_t, int64_t, float*, int64_t, const GemmOptions<float>&);
+template void ApplyEpilogue(int64_t, int64_t, double*, int64_t, const GemmOptions<double>&);
 
 void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
-          const GemmEpilogue<float>& epilogue) {
+          const GemmOptions<float>& options) {
   SR_CHECK(m >= 0 && n >= 0 && k >= 0) << "gemm: negative size " << m << "x" << k << " * " << k << "x" << n;
   CheckOperand("A", trans_a, m, k, a, lda);
   CheckOperand("B", trans_b, k, n, b, ldb);
@@ -164,22 +164,22 @@ void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, 
     } else {
       cm *= beta;
     }
-    ApplyEpilogue(m, n, c, ldc, epilogue);
+    ApplyEpilogue(m, n, c, ldc, options);
     return;
   }
   switch (type) {
     case ComputeType::kFp32:
-      RunProduct(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+      RunProduct(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, options,
                  [&] { EigenGemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); });
       return;
     case ComputeType::kBf16:
-      RunProduct(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, [&] {
+      RunProduct(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, options, [&] {
         RoundedOperandsGemm(ComputeType::kBf16, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       });
       return;
     case ComputeType::kFp16:
       RoundedOperandsGemm(ComputeType::kFp16, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      ApplyEpilogue(m, n, c, ldc, epilogue);
+      ApplyEpilogue(m, n, c, ldc, options);
       return;
   }
   SR_THROW() << "gemm: unknown compute type " << static_cast<int>(type);
@@ -201,21 +201,21 @@ void CheckMatMulShapes(const Mat<T>& a, Trans ta, const Mat<T>& b, Trans tb, con
 }  // namespace
 
 void MatMul(ComputeType type, const Mat<float>& a, Trans trans_a, const Mat<float>& b, Trans trans_b, Mat<float>* c,
-            float beta, const GemmEpilogue<float>& epilogue) {
+            float beta, const GemmOptions<float>& options) {
   int64_t m, n, k;
   CheckMatMulShapes(a, trans_a, b, trans_b, c, beta, &m, &n, &k);
   if (beta == 0.0f) c->resize(m, n);
-  Gemm(type, trans_a, trans_b, m, n, k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), beta, c->data(), n, epilogue);
+  Gemm(type, trans_a, trans_b, m, n, k, 1.0f, a.data(), a.cols(), b.data(), b.cols(), beta, c->data(), n, options);
 }
 
 void MatMul(ComputeType type, const Mat<double>& a, Trans trans_a, const Mat<double>& b, Trans trans_b, Mat<double>* c,
-            double beta, const GemmEpilogue<double>& epilogue) {
+            double beta, const GemmOptions<double>& options) {
   SR_CHECK(type == ComputeType::kFp32) << "matmul: double matrices compute in double; compute type "
                                        << ComputeTypeName(type) << " applies to float layers only";
   int64_t m, n, k;
   CheckMatMulShapes(a, trans_a, b, trans_b, c, beta, &m, &n, &k);
   EigenProduct(a, trans_a, b, trans_b, 1.0, beta, *c);
-  ApplyEpilogue(m, n, c->data(), n, epilogue);
+  ApplyEpilogue(m, n, c->data(), n, options);
 }
 
 std::string GemmBackend(ComputeType type) {

@@ -10,6 +10,13 @@
 #include "shardrec/nn/layer_norm.h"
 
 namespace shardrec {
+
+namespace {
+// Every product here has the batch's tokens as A's rows, a count that changes
+// with each jagged batch.
+template <typename T>
+const GemmOptions<T> kTokenRows = GemmOptions<T>::VaryingRows();
+}  // namespace
 namespace {
 
 constexpr double kEps = 1e-6;
@@ -72,7 +79,7 @@ template <typename T>
 void HstuLayer<T>::ProjectIn(const Mat<T>& x, Activations* a) const {
   SR_CHECK(x.cols() == shape_.dim) << name_ << ": input has " << x.cols() << " columns, expected " << shape_.dim;
   LayerNormForward(x, T(kEps), &a->x_hat, &a->x_rstd);
-  MatMul(compute_, a->x_hat, Trans::kNo, w_uvqk_, Trans::kNo, &a->pre);
+  MatMul(compute_, a->x_hat, Trans::kNo, w_uvqk_, Trans::kNo, &a->pre, T(0), kTokenRows<T>);
   a->uvqk = a->pre.unaryExpr([](T s) { return kernels::Silu(s); });
 }
 
@@ -86,7 +93,7 @@ void HstuLayer<T>::Gate(Activations* a, Dropout<T>* dropout, const std::vector<u
 template <typename T>
 void HstuLayer<T>::ProjectOut(const Mat<T>& x, const Activations& a, Mat<T>* y) const {
   *y = x;
-  MatMul(compute_, a.gated, Trans::kNo, w_o_, Trans::kNo, y, T(1));
+  MatMul(compute_, a.gated, Trans::kNo, w_o_, Trans::kNo, y, T(1), kTokenRows<T>);
   y->rowwise() += b_o_;
 }
 
@@ -167,10 +174,10 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
       << name_ << ": output gradient is " << dy.rows() << "x" << dy.cols();
   SR_CHECK(dx != &dy) << name_ << ": dx may not alias dy";
   const int uv = shape_.heads * shape_.dv;
-  MatMul(compute_, act_.gated, Trans::kYes, dy, Trans::kNo, &g_o_);
+  MatMul(compute_, act_.gated, Trans::kYes, dy, Trans::kNo, &g_o_, T(0), kTokenRows<T>);
   g_b_o_.noalias() = dy.colwise().sum();
   Mat<T> d_gated;
-  MatMul(compute_, dy, Trans::kNo, w_o_, Trans::kYes, &d_gated);
+  MatMul(compute_, dy, Trans::kNo, w_o_, Trans::kYes, &d_gated, T(0), kTokenRows<T>);
   dropout_.Backward(&d_gated);
   Mat<T> d_pre(dy.rows(), w_uvqk_.cols());
   d_pre.leftCols(uv) = d_gated.cwiseProduct(act_.attn_hat);           // dU
@@ -183,9 +190,9 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
                         shape_.relative_bias ? g_time_.data() : nullptr);
   // Through the SiLU: d pre = d uvqk * SiLU'(pre).
   d_pre.array() *= act_.pre.unaryExpr([](T s) { return kernels::SiluGrad(s); }).array();
-  MatMul(compute_, act_.x_hat, Trans::kYes, d_pre, Trans::kNo, &g_uvqk_);
+  MatMul(compute_, act_.x_hat, Trans::kYes, d_pre, Trans::kNo, &g_uvqk_, T(0), kTokenRows<T>);
   Mat<T> d_x_hat;
-  MatMul(compute_, d_pre, Trans::kNo, w_uvqk_, Trans::kYes, &d_x_hat);
+  MatMul(compute_, d_pre, Trans::kNo, w_uvqk_, Trans::kYes, &d_x_hat, T(0), kTokenRows<T>);
   LayerNormBackward(act_.x_hat, act_.x_rstd, d_x_hat, &d_x_hat);
   *dx = dy + d_x_hat;
   ReleaseActivations();

@@ -93,7 +93,7 @@ void Linear<T>::Forward(const Mat<T>& x, Mat<T>* y) {
                                        << weight_.rows();
   input_ = &x;
   output_ = y;
-  MatMul(compute_, x, Trans::kNo, weight_, Trans::kNo, y, T(0), GemmEpilogue<T>{bias_.data(), relu_});
+  MatMul(compute_, x, Trans::kNo, weight_, Trans::kNo, y, T(0), GemmOptions<T>{bias_.data(), relu_, rows_vary_});
 }
 
 template <typename T>
@@ -112,8 +112,10 @@ void Linear<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
   } else {
     MaskAndSumColumns<T>(dy, nullptr, nullptr, &bias_grad_);
   }
-  MatMul(compute_, *input_, Trans::kYes, *g, Trans::kNo, &weight_grad_);
-  if (dx != nullptr) MatMul(compute_, *g, Trans::kNo, weight_, Trans::kYes, dx);
+  MatMul(compute_, *input_, Trans::kYes, *g, Trans::kNo, &weight_grad_, T(0),
+         GemmOptions<T>{nullptr, false, rows_vary_});
+  if (dx != nullptr)
+    MatMul(compute_, *g, Trans::kNo, weight_, Trans::kYes, dx, T(0), GemmOptions<T>{nullptr, false, rows_vary_});
 }
 
 template <typename T>

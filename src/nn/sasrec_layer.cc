@@ -21,7 +21,10 @@ SasRecLayer<T>::SasRecLayer(const SasRecLayerShape& s, uint64_t seed, uint64_t s
       ffn1_(s.dim, s.ffn_dim, seed, Hash3(stream, 5, 0), name + ".ffn1", /*relu=*/true),
       ffn2_(s.ffn_dim, s.dim, seed, Hash3(stream, 6, 0), name + ".ffn2"),
       attn_dropout_(s.dropout, Hash3(seed, stream, 0xA1)),
-      ffn_dropout_(s.dropout, Hash3(seed, stream, 0xA2)) {}
+      ffn_dropout_(s.dropout, Hash3(seed, stream, 0xA2)) {
+  // Rows are the tokens of jagged batches, a count that changes every step.
+  for (Linear<T>* l : {&q_, &k_, &v_, &o_, &ffn1_, &ffn2_}) l->set_rows_vary(true);
+}
 
 template <typename T>
 void SasRecLayer<T>::set_recompute(Recompute mode) {

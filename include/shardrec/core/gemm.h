@@ -35,12 +35,24 @@ const char* ComputeTypeName(ComputeType type);  // "fp32", "bf16", "fp16"
 
 enum class Trans { kNo, kYes };
 
-// What is applied to each element of C after the product and the beta term:
-// c += bias[column], then the activation. A default epilogue applies nothing.
+// Options of one product. The epilogue, applied to each element of C after the
+// product and the beta term: c += bias[column], then the activation (default:
+// nothing). rows_vary says that A's stored rows are a count that changes from
+// call to call at this call site (the tokens of jagged batches: M of x W and
+// dy W^T, K of x^T dy); the product is then planned once for any count instead
+// of once per count. Like the shape, it may change the order of the fp32
+// accumulation, so a call site must pass it the same way every time.
 template <typename T>
-struct GemmEpilogue {
+struct GemmOptions {
   const T* bias = nullptr;  // n values, or null
   bool relu = false;        // c = max(c, 0), after the bias
+  bool rows_vary = false;
+
+  static GemmOptions VaryingRows() {
+    GemmOptions o;
+    o.rows_vary = true;
+    return o;
+  }
 };
 
 // op(A): m x k, op(B): k x n, C: m x n, each stored row-major with the given
@@ -49,21 +61,21 @@ struct GemmEpilogue {
 // or the bias. Throws shardrec::Error on bad shapes or leading dimensions.
 void Gemm(ComputeType type, Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
-          const GemmEpilogue<float>& epilogue = {});
+          const GemmOptions<float>& options = {});
 
 // Whole-matrix form used by the layers: *c = act(op(a) op(b) + beta * *c + bias).
 // With beta == 0, *c is resized; otherwise it must already be m x n.
 void MatMul(ComputeType type, const Mat<float>& a, Trans trans_a, const Mat<float>& b, Trans trans_b, Mat<float>* c,
-            float beta = 0.0f, const GemmEpilogue<float>& epilogue = {});
+            float beta = 0.0f, const GemmOptions<float>& options = {});
 // Double layers (gradient checks, references) always compute in double, with
 // Eigen: any type but kFp32 is refused.
 void MatMul(ComputeType type, const Mat<double>& a, Trans trans_a, const Mat<double>& b, Trans trans_b, Mat<double>* c,
-            double beta = 0.0, const GemmEpilogue<double>& epilogue = {});
+            double beta = 0.0, const GemmOptions<double>& options = {});
 
-// The epilogue as a separate pass over an m x n block with row stride ldc: what
-// backends without a fused epilogue run after the product.
+// The epilogue of `options` as a separate pass over an m x n block with row
+// stride ldc: what backends without a fused epilogue run after the product.
 template <typename T>
-void ApplyEpilogue(int64_t m, int64_t n, T* c, int64_t ldc, const GemmEpilogue<T>& epilogue);
+void ApplyEpilogue(int64_t m, int64_t n, T* c, int64_t ldc, const GemmOptions<T>& options);
 
 // How products of `type` run in this process: "oneDNN", or the fallback and
 // why ("Eigen/OpenBLAS (...)", "round-operands fallback (...)").

@@ -41,6 +41,9 @@ class Linear {
   int in() const { return static_cast<int>(weight_.rows()); }
   int out() const { return static_cast<int>(weight_.cols()); }
   bool relu() const { return relu_; }
+  // The batch's row count changes from call to call (the tokens of jagged
+  // batches): the products are planned once for any count (GemmOptions::rows_vary).
+  void set_rows_vary(bool on) { rows_vary_ = on; }
   Mat<T>& weight() { return weight_; }
   RowVec<T>& bias() { return bias_; }
   const Mat<T>& weight_grad() const { return weight_grad_; }
@@ -53,6 +56,7 @@ class Linear {
   Mat<T> weight_grad_;
   RowVec<T> bias_grad_;
   bool relu_;
+  bool rows_vary_ = false;
   const Mat<T>* input_ = nullptr;
   const Mat<T>* output_ = nullptr;  // for the ReLU mask
   Mat<T> masked_dy_;                // dy through the ReLU

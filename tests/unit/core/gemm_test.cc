@@ -54,7 +54,7 @@ struct Problem {
   std::vector<float> bias;  // empty: none
   bool relu = false;
 
-  GemmEpilogue<float> Epilogue() const { return {bias.empty() ? nullptr : bias.data(), relu}; }
+  GemmOptions<float> Epilogue() const { return {bias.empty() ? nullptr : bias.data(), relu}; }
 
   double OpA(int64_t i, int64_t p) const { return ta == Trans::kYes ? a[p * lda + i] : a[i * lda + p]; }
   double OpB(int64_t p, int64_t j) const { return tb == Trans::kYes ? b[j * ldb + p] : b[p * ldb + j]; }
@@ -308,6 +308,45 @@ TEST(Gemm, OneDnnPrimitivesAreCachedByShapeAndThreads) {
   omp_set_num_threads(threads);
   EXPECT_EQ(GemmCachedPrimitives(), first + 2);
   EXPECT_TRUE((c.array() == 24.0f).all());
+}
+
+// Jagged batches change M (the token count) of the forward product and K of the
+// weight gradient every step: with rows_vary the product runs on one primitive
+// sized at run time, every size still gets the right numbers, and a size gives
+// the same bits whether it comes first or after others.
+TEST(Gemm, VaryingRowsShareOneRunTimePrimitive) {
+  for (ComputeType type : {ComputeType::kFp32, ComputeType::kBf16}) {
+    if (GemmBackend(type) != "oneDNN") continue;
+    for (bool weight_grad : {false, true}) {
+      auto problem = [&](int64_t tokens) {
+        // forward: tokens x 24 * 24 x 40 (+ bias, ReLU); weight gradient: (tokens x 24)^T * tokens x 40
+        Problem p = weight_grad ? MakeProblem(24, 40, tokens, Trans::kYes, Trans::kNo, 1.0f, 0.0f, 0, tokens, 1, 1)
+                                : MakeProblem(tokens, 40, 24, Trans::kNo, Trans::kNo, 1.0f, 0.0f, 0, tokens, 1, 1);
+        if (!weight_grad) {
+          p.bias.assign(40, 0.25f);
+          p.relu = true;
+        }
+        return p;
+      };
+      auto run = [&](const Problem& p) {
+        std::vector<float> c = p.c0;
+        GemmOptions<float> options = p.Epilogue();
+        options.rows_vary = true;
+        Gemm(type, p.ta, p.tb, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c.data(), p.ldc,
+             options);
+        return c;
+      };
+      const std::string what = std::string(ComputeTypeName(type)) + (weight_grad ? " weight gradient" : " forward");
+      const size_t before = GemmCachedPrimitives();
+      const std::vector<float> first = run(problem(61));
+      for (int64_t tokens = 50; tokens < 62; ++tokens) {
+        const Problem p = problem(tokens);
+        ExpectWithinTypeTolerance(type, p, run(p), Describe(what.c_str(), p));
+      }
+      EXPECT_EQ(GemmCachedPrimitives(), before + 1) << what << ": one primitive for every size";
+      EXPECT_TRUE(run(problem(61)) == first) << what << ": the history changed the result";
+    }
+  }
 }
 
 // ctest runs this binary a second time as gemm_test_without_bf16_isa, with
