@@ -18,7 +18,7 @@ namespace shardrec {
 namespace {
 // How many ids ahead lookups and updates prefetch: enough to cover DRAM latency
 // at a few ns per row of work.
-constexpr int64_t kPrefetchDistance = 16;
+constexpr int64_t kPrefetchDistance = 64;
 }  // namespace
 
 uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transform) {
