@@ -35,8 +35,15 @@ SR_HOST_DEVICE inline int HstuTimeBucketByFormula(int64_t dt) {
 // Same value without a logarithm: thresholds[b] is the smallest |dt| whose
 // bucket is >= b (thresholds[0] = 0), found once from the formula itself, so the
 // two agree exactly; the attention calls this L^2 times per sequence.
+//
+// Lookup is O(1): |dt| in [2^e, 2^(e+1)) spans ln 2 / 0.301 = 2.3 buckets, so
+// starting from the bucket of 2^e (first_of_log2[e]) at most 3 more thresholds
+// can be crossed. `bounds` is thresholds widened to unsigned, padded with
+// values no |dt| reaches so the 3 steps never read past bucket 128.
 struct HstuBucketTable {
   int64_t thresholds[kHstuTimeBuckets];
+  uint64_t bounds[kHstuTimeBuckets + 3];
+  uint8_t first_of_log2[64];
 };
 
 inline HstuBucketTable MakeHstuBucketTable() {
@@ -55,21 +62,33 @@ inline HstuBucketTable MakeHstuBucketTable() {
     }
     t.thresholds[b] = lo;
   }
+  for (int b = 0; b < kHstuTimeBuckets + 3; ++b)
+    t.bounds[b] = b < kHstuTimeBuckets ? static_cast<uint64_t>(t.thresholds[b]) : UINT64_MAX;
+  for (int e = 0; e < 64; ++e) {
+    const uint64_t a = uint64_t{1} << e;  // its bucket: the last threshold <= a
+    int b = 0;
+    while (b + 1 < kHstuTimeBuckets && t.bounds[b + 1] <= a) ++b;
+    t.first_of_log2[e] = static_cast<uint8_t>(b);
+  }
   return t;
 }
 
+SR_HOST_DEVICE inline int FloorLog2(uint64_t a) {  // a > 0
+#if defined(__CUDA_ARCH__)
+  return 63 - __clzll(static_cast<long long>(a));
+#else
+  return 63 - __builtin_clzll(a);
+#endif
+}
+
 SR_HOST_DEVICE inline int HstuTimeBucket(const HstuBucketTable& table, int64_t dt) {
-  const int64_t a = dt < 0 ? -dt : dt;
-  int lo = 0, hi = kHstuTimeBuckets - 1;  // the largest b with thresholds[b] <= a
-  while (lo < hi) {
-    const int mid = (lo + hi + 1) / 2;
-    if (table.thresholds[mid] <= a) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
+  // |dt| in unsigned arithmetic: -INT64_MIN does not fit an int64_t.
+  const uint64_t a = dt < 0 ? uint64_t{0} - static_cast<uint64_t>(dt) : static_cast<uint64_t>(dt);
+  int b = table.first_of_log2[FloorLog2(a | 1)];  // |dt| 0 and 1 share bucket 0
+  b += a >= table.bounds[b + 1];
+  b += a >= table.bounds[b + 1];
+  b += a >= table.bounds[b + 1];
+  return b;
 }
 
 SR_HOST_DEVICE inline int HstuPosition(int i, int history) { return i < history ? i : history; }
@@ -86,25 +105,6 @@ SR_HOST_DEVICE inline bool HstuVisible(int i, int j, int history) {
 SR_HOST_DEVICE inline int HstuQueryTimeIndex(int i, int history) {
   if (i >= history) return i;
   return i + 1 < history ? i + 1 : history - 1;
-}
-
-// Logistic function that never overflows exp.
-template <typename T>
-SR_HOST_DEVICE inline T SigmoidOf(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
-
-// SiLU and its derivative at s: silu(s) = s * sigmoid(s).
-template <typename T>
-SR_HOST_DEVICE inline T Silu(T s) {
-  return s * SigmoidOf(s);
-}
-template <typename T>
-SR_HOST_DEVICE inline T SiluGrad(T s) {
-  const T g = SigmoidOf(s);
-  return g * (T(1) + s * (T(1) - g));
 }
 
 }  // namespace shardrec::kernels

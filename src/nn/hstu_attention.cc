@@ -5,6 +5,7 @@
 
 #include "common/hstu_bias.h"
 #include "shardrec/core/error.h"
+#include "shardrec/nn/silu.h"
 
 namespace shardrec {
 namespace {
@@ -16,7 +17,10 @@ const kernels::HstuBucketTable& BucketTable() {
   return table;
 }
 
-// The bias of one sequence, evaluated entry by entry.
+// The bias of one sequence. Attention reads it a query row at a time over the
+// row's visible history keys, where the position bias is a contiguous slice of
+// w_p (pos(j) = j) and the time buckets are worked out once for value and
+// gradient; operator() gives one entry (a candidate's score against itself).
 template <typename T>
 class SequenceBias {
  public:
@@ -30,19 +34,61 @@ class SequenceBias {
     return b;
   }
   void AddGrad(int i, int j, T g, T* d_pos, T* d_time) const {
-    if (p_.pos_bias) d_pos[kernels::HstuPositionBiasIndex(i, j, history_, p_.max_len)] += g;
-    if (p_.time_bias) d_time[Bucket(i, j)] += g;
+    if (d_pos) d_pos[kernels::HstuPositionBiasIndex(i, j, history_, p_.max_len)] += g;
+    if (d_time) d_time[Bucket(i, j)] += g;
+  }
+
+  // row[j] += bias(i, j) for the history keys j < m; their time buckets go to
+  // buckets[0..m) for AddGradRow.
+  void AddRow(int i, int m, T* row, int* buckets) const {
+    if (p_.pos_bias) {
+      const T* w = p_.pos_bias + kernels::HstuPositionBiasIndex(i, 0, history_, p_.max_len);
+      for (int j = 0; j < m; ++j) row[j] += w[j];
+    }
+    if (p_.time_bias) {
+      if (times_ == nullptr) {
+        std::fill(buckets, buckets + m, 0);  // no times: every pair is 0 seconds apart
+      } else {
+        const kernels::HstuBucketTable& table = BucketTable();
+        const int64_t tq = times_[kernels::HstuQueryTimeIndex(i, history_)];
+        for (int j = 0; j < m; ++j) buckets[j] = kernels::HstuTimeBucket(table, tq - times_[j]);
+      }
+      for (int j = 0; j < m; ++j) row[j] += p_.time_bias[buckets[j]];
+    }
+  }
+  // The gradients of what AddRow(i, m, ..) read, given g[j] for j < m.
+  void AddGradRow(int i, int m, const T* g, const int* buckets, T* d_pos, T* d_time) const {
+    if (d_pos) {
+      T* d = d_pos + kernels::HstuPositionBiasIndex(i, 0, history_, p_.max_len);
+      for (int j = 0; j < m; ++j) d[j] += g[j];
+    }
+    if (d_time)
+      for (int j = 0; j < m; ++j) d_time[buckets[j]] += g[j];
   }
 
  private:
   int Bucket(int i, int j) const {
-    if (times_ == nullptr) return 0;  // no times: every pair is 0 seconds apart
+    if (times_ == nullptr) return 0;
     return kernels::HstuTimeBucket(BucketTable(), times_[kernels::HstuQueryTimeIndex(i, history_)] - times_[j]);
   }
 
   const HstuAttentionParams<T>& p_;
   const int64_t* times_;
   int history_;
+};
+
+// Of a tile's `keys` history keys, query row i sees a prefix: j <= i for a
+// history row (a history tile's keys reach past its rows), the whole history
+// for a candidate (whose own key is handled apart) — kernels::HstuVisible.
+inline int VisibleKeys(int i, int keys) { return std::min(i + 1, keys); }
+
+// One thread's buffers for a tile: scores, their gradients, one row's buckets,
+// and candidates' scores against their own keys.
+template <typename T>
+struct TileScratch {
+  Mat<T> a, ds;
+  std::vector<int> buckets;
+  std::vector<T> self_s, self_g, self_w;
 };
 
 struct WorkItem {
@@ -87,25 +133,29 @@ std::vector<WorkItem> MakeWork(const SequenceLayout& layout, int heads) {
 // history — plus, for candidates, each row's own key and value (k_self, v_self).
 template <typename T, typename Q, typename K, typename V, typename KS, typename VS, typename O>
 void ForwardTile(int i0, int n, int hist, const Q& q, const K& k, const V& v, const KS& k_self, const VS& v_self,
-                 const SequenceBias<T>& bias, T inv_n, Mat<T>* a, O&& o) {
+                 const SequenceBias<T>& bias, T inv_n, TileScratch<T>* t, O&& o) {
   const int keys = static_cast<int>(k.rows());
   if (keys == 0) {
     o.setZero();
   } else {
-    a->resize(n, keys);
-    a->noalias() = q * k.transpose();
+    Mat<T>& a = t->a;
+    a.resize(n, keys);
+    a.noalias() = q * k.transpose();
+    t->buckets.resize(keys);
     for (int r = 0; r < n; ++r) {
-      const int i = i0 + r;
-      for (int j = 0; j < keys; ++j)
-        (*a)(r, j) = kernels::HstuVisible(i, j, hist) ? kernels::Silu((*a)(r, j) + bias(i, j)) * inv_n : T(0);
+      const int i = i0 + r, m = VisibleKeys(i, keys);
+      T* row = &a(r, 0);
+      bias.AddRow(i, m, row, t->buckets.data());
+      SiluArray(row, m, inv_n, row);
+      std::fill(row + m, row + keys, T(0));
     }
-    o.noalias() = *a * v;
+    o.noalias() = a * v;
   }
   if (i0 >= hist) {
-    for (int r = 0; r < n; ++r) {
-      const T s = q.row(r).dot(k_self.row(r)) + bias(i0 + r, i0 + r);
-      o.row(r) += (kernels::Silu(s) * inv_n) * v_self.row(r);
-    }
+    t->self_s.resize(n);
+    for (int r = 0; r < n; ++r) t->self_s[r] = q.row(r).dot(k_self.row(r)) + bias(i0 + r, i0 + r);
+    SiluArray(t->self_s.data(), n, inv_n, t->self_s.data());
+    for (int r = 0; r < n; ++r) o.row(r) += t->self_s[r] * v_self.row(r);
   }
 }
 
@@ -121,7 +171,7 @@ void HstuAttentionForward(const SequenceLayout& layout, const Mat<T>& qkv, int q
   const int64_t* times = layout.timestamps.empty() ? nullptr : layout.timestamps.data();
 #pragma omp parallel
   {
-    Mat<T> a;  // one tile's attention weights
+    TileScratch<T> scratch;
 #pragma omp for schedule(dynamic, 1)
     for (size_t w = 0; w < work.size(); ++w) {
       const int64_t off = layout.offsets[work[w].seq];
@@ -139,7 +189,7 @@ void HstuAttentionForward(const SequenceLayout& layout, const Mat<T>& qkv, int q
         const int i1 = candidates ? std::min(i0 + kTile, len) : std::min(i0 + kTile, hist);
         const int n = i1 - i0, keys = candidates ? hist : i1;
         ForwardTile(i0, n, hist, q.middleRows(i0, n), k.topRows(keys), v.topRows(keys), k.middleRows(i0, n),
-                    v.middleRows(i0, n), bias, inv_n, &a, o.middleRows(i0, n));
+                    v.middleRows(i0, n), bias, inv_n, &scratch, o.middleRows(i0, n));
         if (!candidates && i1 == hist && i1 < len) i0 = hist - kTile;  // next tile starts at the first candidate
       }
     }
@@ -170,7 +220,7 @@ void HstuAttentionCandidates(const SequenceLayout& history, const Mat<T>& cached
   const int64_t items = history.batch() * p.heads;
 #pragma omp parallel
   {
-    Mat<T> a;
+    TileScratch<T> scratch;
     std::vector<int64_t> times;  // the history's times, then the candidates'
 #pragma omp for schedule(dynamic, 1)
     for (int64_t w = 0; w < items; ++w) {
@@ -193,7 +243,7 @@ void HstuAttentionCandidates(const SequenceLayout& history, const Mat<T>& cached
       for (int c0 = 0; c0 < nc; c0 += kTile) {
         const int n = std::min(kTile, nc - c0);
         ForwardTile(hist + c0, n, hist, q.middleRows(c0, n), k, v, k_self.middleRows(c0, n), v_self.middleRows(c0, n),
-                    bias, inv_n, &a, o.middleRows(c0, n));
+                    bias, inv_n, &scratch, o.middleRows(c0, n));
       }
     }
   }
@@ -219,7 +269,9 @@ void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int 
   std::vector<T> item_grads(work.size() * (pos_n + time_n), T(0));
 #pragma omp parallel
   {
-    Mat<T> a, ds;  // one tile's attention weights and score gradients
+    TileScratch<T> scratch;
+    Mat<T>& a = scratch.a;
+    Mat<T>& ds = scratch.ds;
 #pragma omp for schedule(dynamic, 1)
     for (size_t w = 0; w < work.size(); ++w) {
       T* dpos_ptr = pos_n ? item_grads.data() + w * (pos_n + time_n) : nullptr;
@@ -249,28 +301,34 @@ void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int 
           ds.resize(n, keys);
           a.noalias() = q.middleRows(i0, n) * k.topRows(keys).transpose();
           ds.noalias() = dout_s.middleRows(i0, n) * v.topRows(keys).transpose();  // dA
+          scratch.buckets.resize(keys);
           for (int r = 0; r < n; ++r) {
-            const int i = i0 + r;
-            for (int j = 0; j < keys; ++j) {
-              if (!kernels::HstuVisible(i, j, hist)) {
-                a(r, j) = ds(r, j) = T(0);
-                continue;
-              }
-              const T s = a(r, j) + bias(i, j);
-              a(r, j) = kernels::Silu(s) * inv_n;
-              ds(r, j) *= kernels::SiluGrad(s) * inv_n;
-              bias.AddGrad(i, j, ds(r, j), dpos_ptr, dtime_ptr);
-            }
+            const int i = i0 + r, m = VisibleKeys(i, keys);
+            T* s = &a(r, 0);
+            T* g = &ds(r, 0);
+            bias.AddRow(i, m, s, scratch.buckets.data());
+            SiluBackwardArray(s, m, inv_n, g, s);  // weights into a, score gradients into ds
+            std::fill(s + m, s + keys, T(0));
+            std::fill(g + m, g + keys, T(0));
+            bias.AddGradRow(i, m, g, scratch.buckets.data(), dpos_ptr, dtime_ptr);
           }
           dv.topRows(keys).noalias() += a.transpose() * dout_s.middleRows(i0, n);
           dq.middleRows(i0, n).noalias() = ds * k.topRows(keys);
           dk.topRows(keys).noalias() += ds.transpose() * q.middleRows(i0, n);
         }
         if (candidates) {
+          // Each candidate against its own key.
+          scratch.self_s.resize(n);
+          scratch.self_g.resize(n);
+          scratch.self_w.resize(n);
           for (int i = i0; i < i1; ++i) {
-            const T s = q.row(i).dot(k.row(i)) + bias(i, i);
-            const T g = dout_s.row(i).dot(v.row(i)) * kernels::SiluGrad(s) * inv_n;
-            dv.row(i) += (kernels::Silu(s) * inv_n) * dout_s.row(i);
+            scratch.self_s[i - i0] = q.row(i).dot(k.row(i)) + bias(i, i);
+            scratch.self_g[i - i0] = dout_s.row(i).dot(v.row(i));
+          }
+          SiluBackwardArray(scratch.self_s.data(), n, inv_n, scratch.self_g.data(), scratch.self_w.data());
+          for (int i = i0; i < i1; ++i) {
+            const T g = scratch.self_g[i - i0];
+            dv.row(i) += scratch.self_w[i - i0] * dout_s.row(i);
             dq.row(i) += g * k.row(i);
             dk.row(i) += g * q.row(i);
             bias.AddGrad(i, i, g, dpos_ptr, dtime_ptr);

@@ -8,6 +8,7 @@
 #include "shardrec/core/error.h"
 #include "shardrec/core/rng.h"
 #include "shardrec/nn/layer_norm.h"
+#include "shardrec/nn/silu.h"
 
 namespace shardrec {
 
@@ -76,11 +77,17 @@ HstuAttentionParams<T> HstuLayer<T>::AttentionParams() const {
 }
 
 template <typename T>
+void HstuLayer<T>::UvqkFromPre(Activations* a) {
+  a->uvqk.resize(a->pre.rows(), a->pre.cols());
+  SiluArray(a->pre.data(), a->pre.size(), T(1), a->uvqk.data());
+}
+
+template <typename T>
 void HstuLayer<T>::ProjectIn(const Mat<T>& x, Activations* a) const {
   SR_CHECK(x.cols() == shape_.dim) << name_ << ": input has " << x.cols() << " columns, expected " << shape_.dim;
   LayerNormForward(x, T(kEps), &a->x_hat, &a->x_rstd);
   MatMul(compute_, a->x_hat, Trans::kNo, w_uvqk_, Trans::kNo, &a->pre, T(0), kTokenRows<T>);
-  a->uvqk = a->pre.unaryExpr([](T s) { return kernels::Silu(s); });
+  UvqkFromPre(a);
 }
 
 template <typename T>
@@ -166,7 +173,7 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
     Gate(&act_, &dropout_, layout_->token_keys);
   } else if (recompute_ == Recompute::kSelective) {
     LayerNormForward(*input_, T(kEps), &act_.x_hat, &act_.x_rstd);
-    act_.uvqk = act_.pre.unaryExpr([](T s) { return kernels::Silu(s); });
+    UvqkFromPre(&act_);
     Gate(&act_, &dropout_, layout_->token_keys);
   }
   backward_peak_bytes_ = SavedBytes();
@@ -189,7 +196,7 @@ void HstuLayer<T>::Backward(const Mat<T>& dy, Mat<T>* dx) {
                         shape_.relative_bias ? g_pos_.data() : nullptr,
                         shape_.relative_bias ? g_time_.data() : nullptr);
   // Through the SiLU: d pre = d uvqk * SiLU'(pre).
-  d_pre.array() *= act_.pre.unaryExpr([](T s) { return kernels::SiluGrad(s); }).array();
+  SiluBackwardArray(act_.pre.data(), act_.pre.size(), T(1), d_pre.data(), static_cast<T*>(nullptr));
   MatMul(compute_, act_.x_hat, Trans::kYes, d_pre, Trans::kNo, &g_uvqk_, T(0), kTokenRows<T>);
   Mat<T> d_x_hat;
   MatMul(compute_, d_pre, Trans::kNo, w_uvqk_, Trans::kYes, &d_x_hat, T(0), kTokenRows<T>);

@@ -92,6 +92,8 @@ class HstuLayer {
   HstuAttentionParams<T> AttentionParams() const;
   // x -> x_hat, pre = x_hat W_uvqk, uvqk = SiLU(pre).
   void ProjectIn(const Mat<T>& x, Activations* a) const;
+  // uvqk = SiLU(pre): also what selective recomputation redoes.
+  static void UvqkFromPre(Activations* a);
   // a->attn -> attn_hat, gated = U * attn_hat (dropped out when `dropout` is given).
   void Gate(Activations* a, Dropout<T>* dropout, const std::vector<uint64_t>& keys) const;
   // y = x + gated W_o + b_o.

@@ -31,6 +31,22 @@ TEST(HstuBias, TimeBucketsOnKnownValues) {
       EXPECT_EQ(kernels::HstuTimeBucket(table, d), kernels::HstuTimeBucketByFormula(d)) << "dt " << d;
     }
   }
+  // The O(1) lookup starts at the bucket of 2^e and may step 3 times: no power
+  // of two may span more.
+  for (int e = 0; e < 63; ++e) {
+    const int64_t lo = int64_t{1} << e, hi = e == 62 ? INT64_MAX : (int64_t{1} << (e + 1)) - 1;
+    EXPECT_LE(kernels::HstuTimeBucketByFormula(hi) - kernels::HstuTimeBucketByFormula(lo), 3) << "2^" << e;
+    EXPECT_EQ(table.first_of_log2[e], kernels::HstuTimeBucketByFormula(lo)) << "2^" << e;
+  }
+  // Random magnitudes over every scale, and the one value whose |dt| overflows.
+  uint64_t x = 88172645463325252ull;
+  for (int k = 0; k < 200000; ++k) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift64
+    const int64_t d = static_cast<int64_t>(x >> (x % 63));
+    ASSERT_EQ(kernels::HstuTimeBucket(table, d), kernels::HstuTimeBucketByFormula(d)) << "dt " << d;
+    ASSERT_EQ(kernels::HstuTimeBucket(table, -d), kernels::HstuTimeBucketByFormula(-d)) << "dt " << -d;
+  }
+  EXPECT_EQ(kernels::HstuTimeBucket(table, INT64_MIN), kernels::kHstuTimeBuckets - 1);
 }
 
 TEST(HstuBias, PositionIndexAndMask) {
