@@ -39,7 +39,7 @@ SR_HOST_DEVICE inline int HstuTimeBucketByFormula(int64_t dt) {
 // Lookup is O(1): |dt| in [2^e, 2^(e+1)) spans ln 2 / 0.301 = 2.3 buckets, so
 // starting from the bucket of 2^e (first_of_log2[e]) at most 3 more thresholds
 // can be crossed. `bounds` is thresholds widened to unsigned, padded with
-// values no |dt| reaches so the 3 steps never read past bucket 128.
+// values no |dt| reaches so the 3 tests never read past the array.
 struct HstuBucketTable {
   int64_t thresholds[kHstuTimeBuckets];
   uint64_t bounds[kHstuTimeBuckets + 3];
@@ -84,11 +84,10 @@ SR_HOST_DEVICE inline int FloorLog2(uint64_t a) {  // a > 0
 SR_HOST_DEVICE inline int HstuTimeBucket(const HstuBucketTable& table, int64_t dt) {
   // |dt| in unsigned arithmetic: -INT64_MIN does not fit an int64_t.
   const uint64_t a = dt < 0 ? uint64_t{0} - static_cast<uint64_t>(dt) : static_cast<uint64_t>(dt);
-  int b = table.first_of_log2[FloorLog2(a | 1)];  // |dt| 0 and 1 share bucket 0
-  b += a >= table.bounds[b + 1];
-  b += a >= table.bounds[b + 1];
-  b += a >= table.bounds[b + 1];
-  return b;
+  const int b = table.first_of_log2[FloorLog2(a | 1)];  // |dt| 0 and 1 share bucket 0
+  // The bounds ascend, so the three tests count the thresholds crossed; being
+  // independent of each other, they run side by side.
+  return b + (a >= table.bounds[b + 1]) + (a >= table.bounds[b + 2]) + (a >= table.bounds[b + 3]);
 }
 
 SR_HOST_DEVICE inline int HstuPosition(int i, int history) { return i < history ? i : history; }
