@@ -81,9 +81,14 @@ SR_HOST_DEVICE inline int FloorLog2(uint64_t a) {  // a > 0
 #endif
 }
 
+// |dt| in unsigned arithmetic: -INT64_MIN does not fit an int64_t.
+SR_HOST_DEVICE inline uint64_t HstuAbsDt(int64_t dt) {
+  return dt < 0 ? uint64_t{0} - static_cast<uint64_t>(dt) : static_cast<uint64_t>(dt);
+}
+
+// Bucket b holds the |dt| in [table.bounds[b], table.bounds[b + 1]).
 SR_HOST_DEVICE inline int HstuTimeBucket(const HstuBucketTable& table, int64_t dt) {
-  // |dt| in unsigned arithmetic: -INT64_MIN does not fit an int64_t.
-  const uint64_t a = dt < 0 ? uint64_t{0} - static_cast<uint64_t>(dt) : static_cast<uint64_t>(dt);
+  const uint64_t a = HstuAbsDt(dt);
   const int b = table.first_of_log2[FloorLog2(a | 1)];  // |dt| 0 and 1 share bucket 0
   // The bounds ascend, so the three tests count the thresholds crossed; being
   // independent of each other, they run side by side.

@@ -17,10 +17,31 @@ const kernels::HstuBucketTable& BucketTable() {
   return table;
 }
 
+// Keys [begin, end) of a query row whose time bias is time_bias[bucket].
+struct BucketRun {
+  int begin, end, bucket;
+};
+
+// Sum of g[0..n) in an order fixed by n alone (8 interleaved partial sums,
+// which the compiler turns into one vector), so a gradient never depends on
+// where a buffer happens to sit in memory.
+template <typename T>
+T FixedOrderSum(const T* g, int n) {
+  T lane[8] = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) lane[k] += g[j + k];
+  T s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+  for (; j < n; ++j) s += g[j];
+  return s;
+}
+
 // The bias of one sequence. Attention reads it a query row at a time over the
 // row's visible history keys, where the position bias is a contiguous slice of
-// w_p (pos(j) = j) and the time buckets are worked out once for value and
-// gradient; operator() gives one entry (a candidate's score against itself).
+// w_p (pos(j) = j) and the time bias is constant over runs of keys (timestamps
+// in time order make a row's buckets fall step by step): each run is found
+// once for value and gradient, and added or summed as a block. operator()
+// gives one entry (a candidate's score against itself).
 template <typename T>
 class SequenceBias {
  public:
@@ -38,38 +59,60 @@ class SequenceBias {
     if (d_time) d_time[Bucket(i, j)] += g;
   }
 
-  // row[j] += bias(i, j) for the history keys j < m; their time buckets go to
-  // buckets[0..m) for AddGradRow.
-  void AddRow(int i, int m, T* row, int* buckets) const {
+  // row[j] += bias(i, j) for the history keys j < m; the time bias's runs go to
+  // `runs` for AddGradRow.
+  void AddRow(int i, int m, T* row, std::vector<BucketRun>* runs) const {
     if (p_.pos_bias) {
       const T* w = p_.pos_bias + kernels::HstuPositionBiasIndex(i, 0, history_, p_.max_len);
       for (int j = 0; j < m; ++j) row[j] += w[j];
     }
     if (p_.time_bias) {
-      if (times_ == nullptr) {
-        std::fill(buckets, buckets + m, 0);  // no times: every pair is 0 seconds apart
-      } else {
-        const kernels::HstuBucketTable& table = BucketTable();
-        const int64_t tq = times_[kernels::HstuQueryTimeIndex(i, history_)];
-        for (int j = 0; j < m; ++j) buckets[j] = kernels::HstuTimeBucket(table, tq - times_[j]);
+      FindRuns(i, m, runs);
+      for (const BucketRun& run : *runs) {
+        const T w = p_.time_bias[run.bucket];
+        for (int j = run.begin; j < run.end; ++j) row[j] += w;
       }
-      for (int j = 0; j < m; ++j) row[j] += p_.time_bias[buckets[j]];
     }
   }
-  // The gradients of what AddRow(i, m, ..) read, given g[j] for j < m.
-  void AddGradRow(int i, int m, const T* g, const int* buckets, T* d_pos, T* d_time) const {
+  // The gradients of what AddRow(i, m, .., runs) read, given g[j] for j < m.
+  void AddGradRow(int i, int m, const T* g, const std::vector<BucketRun>& runs, T* d_pos, T* d_time) const {
     if (d_pos) {
       T* d = d_pos + kernels::HstuPositionBiasIndex(i, 0, history_, p_.max_len);
       for (int j = 0; j < m; ++j) d[j] += g[j];
     }
     if (d_time)
-      for (int j = 0; j < m; ++j) d_time[buckets[j]] += g[j];
+      for (const BucketRun& run : runs) d_time[run.bucket] += FixedOrderSum(g + run.begin, run.end - run.begin);
   }
 
  private:
   int Bucket(int i, int j) const {
     if (times_ == nullptr) return 0;
     return kernels::HstuTimeBucket(BucketTable(), times_[kernels::HstuQueryTimeIndex(i, history_)] - times_[j]);
+  }
+
+  // Splits keys [0, m) of row i into runs of one bucket. Each run costs one
+  // bucket lookup; its other keys, two comparisons against the bucket's range.
+  // Any timestamp order gives the right buckets; time order gives few runs.
+  void FindRuns(int i, int m, std::vector<BucketRun>* runs) const {
+    runs->clear();
+    if (times_ == nullptr) {  // no times: every pair is 0 seconds apart
+      if (m > 0) runs->push_back({0, m, 0});
+      return;
+    }
+    const kernels::HstuBucketTable& table = BucketTable();
+    const int64_t tq = times_[kernels::HstuQueryTimeIndex(i, history_)];
+    for (int j = 0; j < m;) {
+      const int b = kernels::HstuTimeBucket(table, tq - times_[j]);
+      const uint64_t lo = table.bounds[b], hi = table.bounds[b + 1];
+      int end = j + 1;
+      while (end < m) {
+        const uint64_t a = kernels::HstuAbsDt(tq - times_[end]);
+        if (a < lo || a >= hi) break;
+        ++end;
+      }
+      runs->push_back({j, end, b});
+      j = end;
+    }
   }
 
   const HstuAttentionParams<T>& p_;
@@ -82,12 +125,12 @@ class SequenceBias {
 // for a candidate (whose own key is handled apart) — kernels::HstuVisible.
 inline int VisibleKeys(int i, int keys) { return std::min(i + 1, keys); }
 
-// One thread's buffers for a tile: scores, their gradients, one row's buckets,
+// One thread's buffers for a tile: scores, their gradients, one row's time-bias runs,
 // and candidates' scores against their own keys.
 template <typename T>
 struct TileScratch {
   Mat<T> a, ds;
-  std::vector<int> buckets;
+  std::vector<BucketRun> runs;
   std::vector<T> self_s, self_g, self_w;
 };
 
@@ -141,11 +184,10 @@ void ForwardTile(int i0, int n, int hist, const Q& q, const K& k, const V& v, co
     Mat<T>& a = t->a;
     a.resize(n, keys);
     a.noalias() = q * k.transpose();
-    t->buckets.resize(keys);
     for (int r = 0; r < n; ++r) {
       const int i = i0 + r, m = VisibleKeys(i, keys);
       T* row = &a(r, 0);
-      bias.AddRow(i, m, row, t->buckets.data());
+      bias.AddRow(i, m, row, &t->runs);
       SiluArray(row, m, inv_n, row);
       std::fill(row + m, row + keys, T(0));
     }
@@ -301,16 +343,15 @@ void HstuAttentionBackward(const SequenceLayout& layout, const Mat<T>& qkv, int 
           ds.resize(n, keys);
           a.noalias() = q.middleRows(i0, n) * k.topRows(keys).transpose();
           ds.noalias() = dout_s.middleRows(i0, n) * v.topRows(keys).transpose();  // dA
-          scratch.buckets.resize(keys);
           for (int r = 0; r < n; ++r) {
             const int i = i0 + r, m = VisibleKeys(i, keys);
             T* s = &a(r, 0);
             T* g = &ds(r, 0);
-            bias.AddRow(i, m, s, scratch.buckets.data());
+            bias.AddRow(i, m, s, &scratch.runs);
             SiluBackwardArray(s, m, inv_n, g, s);  // weights into a, score gradients into ds
             std::fill(s + m, s + keys, T(0));
             std::fill(g + m, g + keys, T(0));
-            bias.AddGradRow(i, m, g, scratch.buckets.data(), dpos_ptr, dtime_ptr);
+            bias.AddGradRow(i, m, g, scratch.runs, dpos_ptr, dtime_ptr);
           }
           dv.topRows(keys).noalias() += a.transpose() * dout_s.middleRows(i0, n);
           dq.middleRows(i0, n).noalias() = ds * k.topRows(keys);
