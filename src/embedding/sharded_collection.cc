@@ -12,6 +12,7 @@
 #include "shardrec/core/log.h"
 #include "shardrec/core/rng.h"
 #include "shardrec/embedding/planner.h"
+#include "shardrec/embedding/row_groups.h"
 
 namespace shardrec {
 
@@ -40,8 +41,7 @@ struct ShardedEmbeddingCollection::Saved {
   std::vector<std::vector<int32_t>> len_send;
   std::vector<std::vector<int64_t>> row_send;
   std::vector<std::vector<float>> float_send, float_recv;
-  std::vector<std::vector<int64_t>> touched;  // [local shard] rows with a gradient, first-touch order
-  std::vector<std::vector<float>> acc;        // [local shard] their summed gradients
+  std::vector<RowGroups> groups;  // [local shard] this step's gradient rows, grouped by row
 };
 
 ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan,
@@ -103,7 +103,6 @@ ShardedEmbeddingCollection::ShardedEmbeddingCollection(std::vector<TableSpec> ta
                    " MB (+ optimizer state ", 4.0 * sh.num_rows * sh.state_per_row / 1e6, " MB)"));
       }
       sh.state.assign(static_cast<size_t>(sh.rows()) * sh.state_per_row, optimizer_.InitialState());
-      sh.slot_of_row.assign(static_cast<size_t>(sh.rows()), -1);
       const float scale = cfg.init_scale() > 0 ? static_cast<float>(cfg.init_scale())
                                                : static_cast<float>(std::sqrt(1.0 / static_cast<double>(tp.rows())));
 #pragma omp parallel
@@ -470,43 +469,27 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
     SR_CHECK(go == grad_recv[s].size()) << "rank " << s << " sent " << grad_recv[s].size()
                                         << " gradient floats, expected " << go;
   }
-  std::vector<std::vector<int64_t>>& touched = sv.touched;
-  std::vector<std::vector<float>>& acc = sv.acc;
-  touched.resize(shards_.size());
-  acc.resize(shards_.size());
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    touched[i].clear();
-    acc[i].clear();
-  }
+  std::vector<RowGroups>& groups = sv.groups;
+  groups.resize(shards_.size());
+  for (RowGroups& g : groups) g.Clear();
   for (size_t i = 0; i < mine.size(); ++i) {
     const Segment& seg = mine[i];
     const int local = LocalShardIndex(seg.table, seg.shard);
-    EmbeddingShard& sh = shards_[local];
-    const int cols = sh.cols();
+    const int cols = shards_[local].cols();
     for (int s = 0; s < world; ++s) {
       const int32_t* lengths = sv.phys_lengths[s].data() + len_off[s][i];
       const int64_t* rows = sv.phys_rows[s].data() + row_off[s][i];
       const float* g = grad_recv[s].data() + grad_off[s][i];
-      const size_t n_ids = (i + 1 < mine.size() ? row_off[s][i + 1] : sv.phys_rows[s].size()) - row_off[s][i];
       size_t k = 0;
-      for (int64_t b = 0; b < sv.src_batch[s]; ++b) {
-        for (int32_t j = 0; j < lengths[b]; ++j, ++k) {
-          if (k + kPrefetchDistance < n_ids) __builtin_prefetch(&sh.slot_of_row[rows[k + kPrefetchDistance]], 1, 1);
-          int32_t& slot = sh.slot_of_row[rows[k]];
-          if (slot < 0) {
-            slot = static_cast<int32_t>(touched[local].size());
-            touched[local].push_back(rows[k]);
-            acc[local].resize(acc[local].size() + cols, 0.0f);
-          }
-          kernels::AddRow(acc[local].data() + static_cast<size_t>(slot) * cols, g + b * cols, cols);
-        }
-      }
+      for (int64_t b = 0; b < sv.src_batch[s]; ++b)
+        for (int32_t j = 0; j < lengths[b]; ++j, ++k) groups[local].Add(rows[k], g + b * cols);
     }
   }
+  for (size_t local = 0; local < shards_.size(); ++local)
+    if (!groups[local].empty()) groups[local].Build(shards_[local].rows());
   if (any_adaptive_) ObserveAdaptive(grad_recv, len_off, id_off, grad_off);
-  for (size_t local = 0; local < shards_.size(); ++local) {
-    if (!touched[local].empty()) ApplyDeduplicated(shards_[local], touched[local], acc[local], h, step);
-  }
+  for (size_t local = 0; local < shards_.size(); ++local)
+    if (groups[local].size() > 0) ApplyDeduplicated(shards_[local], groups[local], h, step);
   ReplicatedBackward(grads_in, h, step);
 }
 
@@ -574,33 +557,36 @@ void ShardedEmbeddingCollection::ObserveAdaptive(const std::vector<std::vector<f
     sh.storage->Observe(ids, importance, &sh, &overwritten);
     // A row handed to a newly promoted id may have collected gradient this
     // step for the id it served before; that update is dropped.
-    for (int64_t r : overwritten) {
-      const int32_t slot = sh.slot_of_row[r];
-      if (slot >= 0) sv.touched[local][slot] = ~r;
-    }
+    for (int64_t r : overwritten) sv.groups[local].Drop(r);
   }
 }
 
-void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const std::vector<int64_t>& touched,
-                                                   const std::vector<float>& acc, const kernels::SparseHyper& h,
-                                                   uint64_t step) {
+void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const RowGroups& groups,
+                                                   const kernels::SparseHyper& h, uint64_t step) {
   const int cols = sh.cols();
   const int row_bytes = cols * static_cast<int>(sh.weights.element_bytes());
-  const int64_t n = static_cast<int64_t>(touched.size());
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    if (i + kPrefetchDistance < n && touched[i + kPrefetchDistance] >= 0) {
-      const int64_t ahead = touched[i + kPrefetchDistance];
-      kernels::PrefetchRow(sh.weights.address(ahead), row_bytes);
-      if (sh.state_per_row > 0) kernels::PrefetchRow(sh.state.data() + ahead * sh.state_per_row, 4 * sh.state_per_row);
+  const int64_t n = groups.size();
+  const std::vector<int64_t>& rows = groups.rows();
+  const RowGrad* items = groups.items();
+#pragma omp parallel
+  {
+    std::vector<float> sum(cols);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      if (i + kPrefetchDistance < n) {
+        const int64_t ahead = rows[i + kPrefetchDistance];
+        kernels::PrefetchRow(sh.weights.address(ahead), row_bytes);
+        if (sh.state_per_row > 0)
+          kernels::PrefetchRow(sh.state.data() + ahead * sh.state_per_row, 4 * sh.state_per_row);
+        kernels::PrefetchRow(items[groups.begin(i + kPrefetchDistance)].grad, 4 * cols);
+      }
+      // A row handed to a newly promoted id this step: its gradient belonged to the old id.
+      if (groups.dropped(i)) continue;
+      // Summed from zero in visiting order: the bits a single process gets.
+      std::fill(sum.begin(), sum.end(), 0.0f);
+      for (int64_t k = groups.begin(i); k < groups.begin(i + 1); ++k) kernels::AddRow(sum.data(), items[k].grad, cols);
+      UpdateRow(sh, rows[i], sum.data(), h, step);
     }
-    const int64_t r = touched[i];
-    if (r < 0) {  // overwritten by a promotion this step: its gradient belonged to the old id
-      sh.slot_of_row[~r] = -1;
-      continue;
-    }
-    UpdateRow(sh, r, acc.data() + i * cols, h, step);
-    sh.slot_of_row[r] = -1;
   }
 }
 

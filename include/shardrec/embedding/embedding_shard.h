@@ -26,9 +26,6 @@ struct EmbeddingShard {
   int64_t num_rows = 0;                                // physical rows held
   EmbeddingRows weights;                               // num_rows x cols, in the table's storage type
   std::vector<float, HugePageAllocator<float>> state;  // num_rows x state_per_row, fp32
-  // Scratch for gradient de-duplication: slot of each local row in this
-  // step's gradient accumulator, -1 when untouched. Sized once, reset after use.
-  std::vector<int32_t, HugePageAllocator<int32_t>> slot_of_row;
 
   int64_t rows() const { return num_rows; }
   int cols() const { return col_end - col_begin; }

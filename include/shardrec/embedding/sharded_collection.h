@@ -30,6 +30,8 @@ namespace shardrec {
 // Maps a raw 64-bit id into [0, rows).
 uint64_t MapIdToRow(uint64_t raw_id, uint64_t rows, config::IdTransform transform);
 
+class RowGroups;
+
 class ShardedEmbeddingCollection {
  public:
   ShardedEmbeddingCollection(std::vector<TableSpec> tables, plan::ShardingPlan plan, const config::EmbeddingConfig& cfg,
@@ -111,8 +113,8 @@ class ShardedEmbeddingCollection {
   uint64_t TableSalt(int table) const { return table_salt_[table]; }
   void ReplicatedForward(const Batch& batch, std::vector<MatF>* out);
   void ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h, uint64_t step);
-  void ApplyDeduplicated(EmbeddingShard& shard, const std::vector<int64_t>& touched, const std::vector<float>& acc,
-                         const kernels::SparseHyper& h, uint64_t step);
+  // Sums each touched row's gradients and applies the sparse optimizer once per row.
+  void ApplyDeduplicated(EmbeddingShard& shard, const RowGroups& groups, const kernels::SparseHyper& h, uint64_t step);
   // The sparse optimizer's update of physical row r of `shard` at `step`.
   // 16-bit rows round stochastically with bits keyed by (table, logical row,
   // step) for FULL tables, so every sharding and rank count rounds alike.
