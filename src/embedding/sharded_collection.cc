@@ -592,9 +592,12 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const Row
 
 void ShardedEmbeddingCollection::UpdateRow(EmbeddingShard& sh, int64_t r, const float* grad,
                                            const kernels::SparseHyper& h, uint64_t step) {
-  const uint64_t row = sh.storage ? Hash3(static_cast<uint64_t>(sh.shard_index), static_cast<uint64_t>(r), 0)
-                                  : sh.row_begin + static_cast<uint64_t>(r);
-  const uint32_t key = static_cast<uint32_t>(Hash3(seed_ ^ TableSalt(sh.table), step, row));
+  uint32_t key = 0;  // stochastic-rounding bits: only 16-bit rows use them
+  if (sh.weights.dtype() != config::FP32) {
+    const uint64_t row = sh.storage ? Hash3(static_cast<uint64_t>(sh.shard_index), static_cast<uint64_t>(r), 0)
+                                    : sh.row_begin + static_cast<uint64_t>(r);
+    key = static_cast<uint32_t>(Hash3(seed_ ^ TableSalt(sh.table), step, row));
+  }
   float* state = sh.state.data() + r * sh.state_per_row;
   sh.weights.Update(r, key, static_cast<uint32_t>(sh.col_begin),
                     [&](float* w) { optimizer_.Apply(h, w, state, grad, sh.cols()); });

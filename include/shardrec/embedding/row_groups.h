@@ -7,6 +7,8 @@
 // visiting order, so a row's gradient sum has the same bits whatever the
 // number of ranks; rows come out ascending, so the update walks the table in
 // address order; and no per-row scratch the size of the table is needed.
+// From 16k occurrences each pass counts and scatters on every thread (each
+// thread a contiguous slice, offsets digit-major then slice), still stable.
 #pragma once
 
 #include <cstdint>

@@ -50,6 +50,12 @@ TEST(RowGroups, MatchesStableSort) {
   }
 }
 
+// Enough occurrences that Build sorts on every thread (slices, then merged
+// offsets): still the stable order.
+TEST(RowGroups, MatchesStableSortOnAllThreads) {
+  for (int64_t rows : {int64_t{3}, int64_t{4000037}, int64_t{1} << 33}) CheckAgainstStableSort(rows, 100003, 7);
+}
+
 TEST(RowGroups, ReusedAcrossSteps) {
   CheckAgainstStableSort(100000, 3000, 1);
   RowGroups groups;
@@ -82,6 +88,9 @@ TEST(RowGroups, RowOutsideTheShardIsAnError) {
   RowGroups groups;
   float g = 0;
   groups.Add(10, &g);
+  EXPECT_THROW(groups.Build(10), Error);
+  groups.Clear();
+  for (int k = 0; k < 50000; ++k) groups.Add(k == 31337 ? -1 : k % 10, &g);  // the threaded path checks too
   EXPECT_THROW(groups.Build(10), Error);
 }
 
