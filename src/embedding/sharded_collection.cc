@@ -568,6 +568,10 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const Row
   const int64_t n = groups.size();
   const std::vector<int64_t>& rows = groups.rows();
   const RowGrad* items = groups.items();
+  // fp32 rows are updated in place by the optimizer's kernel, straight from
+  // this loop: it runs once per touched row and is bound by two cache misses
+  // (the row and its state), so it carries nothing else.
+  float* const f32 = sh.weights.dtype() == config::FP32 ? static_cast<float*>(sh.weights.raw()) : nullptr;
 #pragma omp parallel
   {
     std::vector<float> sum(cols);
@@ -583,9 +587,21 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const Row
       // A row handed to a newly promoted id this step: its gradient belonged to the old id.
       if (groups.dropped(i)) continue;
       // Summed from zero in visiting order: the bits a single process gets.
-      std::fill(sum.begin(), sum.end(), 0.0f);
-      for (int64_t k = groups.begin(i); k < groups.begin(i + 1); ++k) kernels::AddRow(sum.data(), items[k].grad, cols);
-      UpdateRow(sh, rows[i], sum.data(), h, step);
+      // A single occurrence is used as it is: 0 + g has g's bits except for
+      // g = -0, where at most the sign of a zero weight can differ; every
+      // rank count takes the same path, so runs still agree bit for bit.
+      const int64_t first = groups.begin(i), end = groups.begin(i + 1);
+      const float* grad = items[first].grad;
+      if (end - first > 1) {
+        std::fill(sum.begin(), sum.end(), 0.0f);
+        for (int64_t k = first; k < end; ++k) kernels::AddRow(sum.data(), items[k].grad, cols);
+        grad = sum.data();
+      }
+      if (f32 != nullptr) {
+        optimizer_.Apply(h, f32 + rows[i] * cols, sh.state.data() + rows[i] * sh.state_per_row, grad, cols);
+      } else {
+        UpdateRow(sh, rows[i], grad, h, step);
+      }
     }
   }
 }

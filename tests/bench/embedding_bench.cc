@@ -11,6 +11,10 @@
 // backward reads the row and its optimizer state and writes both (SGD: row
 // read+write; row-wise Adagrad adds 8 bytes per unique row), plus the output
 // gradient read. Only row traffic is counted, so the ratio is conservative.
+// Three baselines from the same binary: a STREAM-style copy (the issue's
+// yardstick), a random row gather, and bare loops doing one row-wise Adagrad
+// step's row traffic on the same number of random ids (what this machine's
+// memory allows for this access pattern; the collection is reported against it).
 // Rows are also run stored as bf16 and fp16 (precision.embedding_storage):
 // half the row bytes, widened on lookup, stochastic rounding on update; the
 // step time is reported against fp32 rows in the same run.
@@ -21,6 +25,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/sparse_update.h"
 #include "shardrec/comm/communicator.h"
 #include "shardrec/core/huge_page_allocator.h"
 #include "shardrec/core/rng.h"
@@ -84,6 +89,51 @@ double RandomGatherGBs(uint64_t rows, int dim, size_t n_ids) {
   return best;
 }
 
+// The work of one row-wise Adagrad step on `n_ids` distinct uniformly random
+// rows, done by bare loops with nothing around them (no id mapping, exchange,
+// pooling bookkeeping or de-duplication): a prefetched gather of each row
+// (forward), then the optimizer kernel on each row in ascending order with the
+// row and its accumulator prefetched (backward). Best of 5 at prefetch
+// distances 64 and 128. Bytes as counted for the collection, so the ratio of
+// the two is how close the collection gets to what this machine's memory
+// allows for this access pattern.
+double BareAdagradStepGBs(uint64_t rows, int dim, size_t n_ids) {
+  std::vector<float, HugePageAllocator<float>> table(rows * dim, 0.5f), acc(rows, 0.1f);
+  std::vector<float> grad(dim, 1e-3f), out(n_ids / 4 * dim + dim);
+  CounterRng rng(11, 11, 11);
+  std::vector<uint64_t> ids(n_ids);
+  double best = 0, sink = 0;
+  const kernels::SparseHyper h{0.01f, 1e-8f, 0.9f, 0.999f, 1.0f, 1.0f};
+  for (const size_t distance : {64, 128}) {
+    for (int rep = 0; rep < 5; ++rep) {
+      for (auto& id : ids) id = rng.Below(rows);
+      std::vector<uint64_t> sorted = ids;
+      std::sort(sorted.begin(), sorted.end());  // the de-duplicated order the owner updates in
+      Timer t;
+#pragma omp parallel for schedule(static)
+      for (size_t i = 0; i < n_ids; ++i) {  // bags of 4, pooled into out
+        if (i + distance < n_ids) __builtin_prefetch(table.data() + ids[i + distance] * dim);
+        const float* r = table.data() + ids[i] * dim;
+        float* o = out.data() + i / 4 * dim;
+        for (int c = 0; c < dim; ++c) o[c] = (i % 4 == 0 ? 0.0f : o[c]) + r[c];
+      }
+#pragma omp parallel for schedule(static)
+      for (size_t i = 0; i < n_ids; ++i) {
+        if (i + distance < n_ids) {
+          __builtin_prefetch(table.data() + sorted[i + distance] * dim, 1);
+          __builtin_prefetch(acc.data() + sorted[i + distance], 1);
+        }
+        kernels::RowwiseAdagradRow(table.data() + sorted[i] * dim, acc.data() + sorted[i], grad.data(), dim, h);
+      }
+      const double secs = t.Seconds();
+      sink += out[dim];
+      best = std::max(best, static_cast<double>(n_ids) * (4.0 * dim + 2 * 4.0 * dim + 8.0) / secs / 1e9);
+    }
+  }
+  std::printf("  (bare step check: %g)\n", sink);
+  return best;
+}
+
 int main(int argc, char** argv) {
   const uint64_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 4000000;
   const int dim = argc > 2 ? std::atoi(argv[2]) : 16;
@@ -101,6 +151,12 @@ int main(int argc, char** argv) {
   const double gather = RandomGatherGBs(rows, dim, size_t{1} << 24);
   std::printf("random row gather, best (same table size, 2 MiB pages): %.2f GB/s = %.0f%% of copy\n", gather,
               100 * gather / stream);
+
+  const double bare = BareAdagradStepGBs(rows, dim, static_cast<size_t>(batch) * bag);
+  std::printf(
+      "bare loops, one row-wise Adagrad step on the same ids (gather, then update in row order): %.2f GB/s = "
+      "%.0f%% of copy\n",
+      bare, 100 * bare / stream);
 
   std::unique_ptr<Communicator> comm = MakeLocalCommunicator();
   const std::pair<config::SparseOptimizerType, config::DType> cases[] = {{config::SPARSE_SGD, config::FP32},
@@ -160,6 +216,8 @@ int main(int argc, char** argv) {
         opt == config::SPARSE_SGD ? "SGD" : "row-wise Adagrad", config::DType_Name(dtype).c_str(),
         rows * row_bytes / 1e6, fwd_bytes / fwd / 1e9, ids / fwd / 1e6, 100.0 * fwd_bytes / fwd / 1e9 / gather,
         bwd_bytes / bwd / 1e9, gbs, 100.0 * gbs / stream, step_ms);
+    if (opt == config::ROWWISE_ADAGRAD && dtype == config::FP32)
+      std::printf(" = %.0f%% of the bare loops", 100.0 * gbs / bare);
     if (dtype != config::FP32) std::printf(" = %.2fx the fp32-row step", step_ms / fp32_step);
     std::printf("\n");
   }
