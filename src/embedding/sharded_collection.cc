@@ -566,7 +566,7 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const Row
   const int cols = sh.cols();
   const int row_bytes = cols * static_cast<int>(sh.weights.element_bytes());
   const int64_t n = groups.size();
-  const std::vector<int64_t>& rows = groups.rows();
+  const int64_t* rows = groups.rows();
   const RowGrad* items = groups.items();
   // fp32 rows are updated in place by the optimizer's kernel, straight from
   // this loop: it runs once per touched row and is bound by two cache misses

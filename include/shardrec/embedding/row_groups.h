@@ -7,8 +7,6 @@
 // visiting order, so a row's gradient sum has the same bits whatever the
 // number of ranks; rows come out ascending, so the update walks the table in
 // address order; and no per-row scratch the size of the table is needed.
-// From 16k occurrences each pass counts and scatters on every thread (each
-// thread a contiguous slice, offsets digit-major then slice), still stable.
 #pragma once
 
 #include <cstdint>
@@ -31,9 +29,9 @@ class RowGroups {
   // Sorts the occurrences (every row in [0, num_rows)) and groups them.
   void Build(int64_t num_rows);
 
-  // Distinct rows, ascending, after Build().
-  const std::vector<int64_t>& rows() const { return rows_; }
-  int64_t size() const { return static_cast<int64_t>(rows_.size()); }
+  // The size() distinct rows, ascending, after Build().
+  const int64_t* rows() const { return rows_.data(); }
+  int64_t size() const { return groups_; }
   // Group i's occurrences, in visiting order: items()[begin(i) .. begin(i + 1)).
   int64_t begin(int64_t i) const { return begin_[i]; }
   const RowGrad* items() const { return items_.data(); }
@@ -45,8 +43,8 @@ class RowGroups {
  private:
   std::vector<RowGrad> items_, scratch_;
   std::vector<int64_t> rows_, begin_;
+  int64_t groups_ = 0;
   std::vector<char> dropped_;
-  std::vector<uint32_t> count_;
 };
 
 }  // namespace shardrec

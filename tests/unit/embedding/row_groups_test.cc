@@ -13,11 +13,12 @@
 namespace shardrec {
 namespace {
 
-void CheckAgainstStableSort(int64_t num_rows, int64_t n, uint64_t seed) {
+void CheckAgainstStableSort(int64_t num_rows, int64_t n, uint64_t seed, RowGroups* reused = nullptr) {
   CounterRng rng(seed, 1, 2);
   std::vector<float> grads(n);  // the gradient pointer identifies the occurrence
   std::vector<RowGrad> want;
-  RowGroups groups;
+  RowGroups fresh;
+  RowGroups& groups = reused != nullptr ? *reused : fresh;
   groups.Clear();
   for (int64_t k = 0; k < n; ++k) {
     // Half the occurrences from a few hot rows, so groups have many members.
@@ -31,7 +32,7 @@ void CheckAgainstStableSort(int64_t num_rows, int64_t n, uint64_t seed) {
   std::vector<int64_t> distinct;
   for (const RowGrad& w : want)
     if (distinct.empty() || distinct.back() != w.row) distinct.push_back(w.row);
-  ASSERT_EQ(groups.rows(), distinct) << "rows " << num_rows;
+  ASSERT_EQ(std::vector<int64_t>(groups.rows(), groups.rows() + groups.size()), distinct) << "rows " << num_rows;
   for (int64_t k = 0; k < n; ++k) {
     ASSERT_EQ(groups.items()[k].row, want[k].row) << "rows " << num_rows << " item " << k;
     ASSERT_EQ(groups.items()[k].grad, want[k].grad) << "rows " << num_rows << " item " << k << ": not stable";
@@ -50,10 +51,15 @@ TEST(RowGroups, MatchesStableSort) {
   }
 }
 
-// Enough occurrences that Build sorts on every thread (slices, then merged
-// offsets): still the stable order.
-TEST(RowGroups, MatchesStableSortOnAllThreads) {
-  for (int64_t rows : {int64_t{3}, int64_t{4000037}, int64_t{1} << 33}) CheckAgainstStableSort(rows, 100003, 7);
+// A step's worth of occurrences, then fewer and more again in the same
+// object (its group arrays only grow; their stale tails must not show).
+TEST(RowGroups, MatchesStableSortAcrossStepSizes) {
+  RowGroups groups;
+  for (int64_t rows : {int64_t{3}, int64_t{4000037}, int64_t{1} << 33}) {
+    CheckAgainstStableSort(rows, 100003, 7, &groups);
+    CheckAgainstStableSort(rows, 977, 8, &groups);
+    CheckAgainstStableSort(rows, 120001, 9, &groups);
+  }
 }
 
 TEST(RowGroups, ReusedAcrossSteps) {
@@ -66,7 +72,7 @@ TEST(RowGroups, ReusedAcrossSteps) {
     groups.Add(4, &g[1]);
     groups.Add(9, &g[2]);
     groups.Build(10);
-    ASSERT_EQ(groups.rows(), (std::vector<int64_t>{4, 9}));
+    ASSERT_EQ(std::vector<int64_t>(groups.rows(), groups.rows() + groups.size()), (std::vector<int64_t>{4, 9}));
     EXPECT_EQ(groups.items()[1].grad, &g[0]);
     EXPECT_EQ(groups.items()[2].grad, &g[2]);
   }
