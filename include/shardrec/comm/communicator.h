@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "shardrec/core/error.h"
+
 namespace shardrec {
 
 enum class ReduceType { kFloat32, kFloat64, kInt64, kUInt8 };
@@ -79,6 +81,12 @@ T AllReduceScalar(Communicator& c, T v, ReduceOp op) {
 // so a training loop that calls it every step does not allocate.
 template <typename T>
 void AllToAll(Communicator& c, const std::vector<std::vector<T>>& send, std::vector<std::vector<T>>* recv) {
+  if (c.size() == 1) {  // a single rank sends to itself: one copy instead of flatten, exchange, unflatten
+    SR_CHECK(send.size() == 1) << "all-to-all with " << send.size() << " destinations on 1 rank";
+    recv->resize(1);
+    (*recv)[0].assign(send[0].begin(), send[0].end());
+    return;
+  }
   thread_local std::vector<char> flat, staged;
   thread_local std::vector<size_t> send_bytes, recv_bytes;
   send_bytes.resize(send.size());
