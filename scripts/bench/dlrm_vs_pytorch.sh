@@ -3,6 +3,9 @@
 # model, same samples, same thread count, one after the other in this script.
 # Needs: a build (./scripts/build.sh) and `pip install torch numpy`.
 #   scripts/bench/dlrm_vs_pytorch.sh [steps=100] [threads=2] [compute=FP32|BF16]
+# TORCHREC_PYTHON=/path/to/python also runs the model with TorchRec's
+# FusedEmbeddingBagCollection under that interpreter (one with torch, torchrec
+# and fbgemm-gpu-cpu at matching versions), in the same script run.
 # BF16: shardrec's precision.compute=BF16 against PyTorch under torch.autocast(bfloat16).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,3 +36,8 @@ BF16=()
 [ "$COMPUTE" = BF16 ] && BF16=(--bf16)
 python3 scripts/bench/pytorch_dlrm.py --data "$WORK/train.bin" --rows "$ROWS" --batch $BATCH --steps "$STEPS" \
   --threads "$THREADS" --lr 0.05 "${BF16[@]}"
+if [ -n "${TORCHREC_PYTHON:-}" ]; then
+  echo "== TorchRec FusedEmbeddingBagCollection ($THREADS threads)"
+  "$TORCHREC_PYTHON" scripts/bench/pytorch_dlrm.py --data "$WORK/train.bin" --rows "$ROWS" --batch $BATCH \
+    --steps "$STEPS" --threads "$THREADS" --lr 0.05 --embeddings torchrec "${BF16[@]}"
+fi
