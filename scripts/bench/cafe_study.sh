@@ -122,9 +122,15 @@ except OSError:
     pass
 text = open(log, errors="replace").read()
 # Full tables' weights from the plan (rows x dim of every table, logical rows).
-full = sum(int(r) * int(d) * 4 / 1e6 for r, d in re.findall(r"^\s+t\d+\s+[A-Z_]+\s+rows\s+(\d+)\s+dim\s+(\d+)", text, re.M))
-alloc = [float(x) for x in re.findall(r"allocated ([0-9.e+-]+) MB", text)]
-emb = full if storage == "FULL" else sum(alloc)
+plan = {t: int(r) * int(d) * 4 / 1e6
+        for t, r, d in re.findall(r"^\s+(t\d+)\s+[A-Z_]+\s+rows\s+(\d+)\s+dim\s+(\d+)", text, re.M)}
+full = sum(plan.values())
+# Compressed tables log what each shard allocated; a table without such a line
+# is stored FULL (a per-table override, or the FULL run) and costs its plan size.
+alloc = {}
+for t, mb in re.findall(r"table '([^']+)' shard \d+: .*?allocated ([0-9.e+-]+) MB", text):
+    alloc[t] = alloc.get(t, 0.0) + float(mb)
+emb = sum(alloc.values()) + sum(mb for t, mb in plan.items() if t not in alloc)
 nan = float("nan")
 fin, opt = ev.get("final", {}), ev.get("planted_optimum", {})
 cols = [storage, cr, fin.get("auc", nan), fin.get("logloss", nan), fin.get("samples_per_sec", nan),
