@@ -2,7 +2,6 @@
 // F embedding lookups (each B x d_f) into the top MLP's input.
 #pragma once
 
-#include <utility>
 #include <vector>
 
 #include "shardrec/core/matrix.h"
@@ -38,7 +37,7 @@ class DotInteraction : public Interaction<T> {
   void Backward(const Mat<T>& dy, Mat<T>* dz, std::vector<Mat<T>>* demb) override;
 
   int num_vectors() const { return n_; }
-  int num_pairs() const { return static_cast<int>(pairs_.size()); }
+  int num_pairs() const { return num_pairs_; }
   int output_dim() const override { return (with_dense_ ? dim_ : 0) + num_pairs(); }
 
  private:
@@ -46,10 +45,9 @@ class DotInteraction : public Interaction<T> {
   int dim_;
   bool self_;
   bool with_dense_;
-  int n_;                                   // vectors per sample
-  std::vector<std::pair<int, int>> pairs_;  // (i, j), i >= j
-  Mat<T> stacked_;                          // B x (n * dim): sample b's n x dim matrix in row b
-  Mat<T> stacked_grad_;                     // same layout, for the backward pass
+  int n_;           // vectors per sample
+  int num_pairs_;   // n (n - 1) / 2, or n (n + 1) / 2 with self
+  Mat<T> stacked_;  // B x (n * dim): sample b's n x dim matrix in row b
 };
 
 // Output concat(z, emb_0, ..., emb_{F-1}); widths may differ. Without a dense part z is

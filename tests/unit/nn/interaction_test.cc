@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include "grad_check.h"
@@ -65,6 +67,51 @@ TEST(DotInteraction, ForwardMatchesNaiveDots) {
           double naive = 0;
           for (int k = 0; k < kDim; ++k) naive += vec(b, i)(k) * vec(b, j)(k);
           EXPECT_NEAR(y(b, p++), naive, 1e-12) << "b=" << b << " i=" << i << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
+// DLRM's size (26 features of width 16 plus the dense vector) and widths that
+// leave a partial vector block, in float over a batch of several thread tasks:
+// outputs and gradients against naive double loops.
+TEST(DotInteraction, FloatMatchesNaiveLoopsAtModelSizes) {
+  constexpr int kBig = 70, kFeat = 26;
+  for (int dim : {16, 20, 5}) {
+    for (bool self : {false, true}) {
+      SCOPED_TRACE("dim " + std::to_string(dim) + (self ? " with self" : ""));
+      DotInteraction<float> dot(kFeat, dim, self);
+      const int n = kFeat + 1;
+      const Mat<float> z = RandomMat(kBig, dim, 1).cast<float>();
+      std::vector<Mat<float>> emb;
+      for (int f = 0; f < kFeat; ++f) emb.push_back(RandomMat(kBig, dim, 100 + f).cast<float>());
+      auto vec = [&](int b, int i) -> Eigen::RowVectorXd {
+        const Mat<float>& m = i == 0 ? z : emb[i - 1];
+        return m.row(b).cast<double>();
+      };
+      Mat<float> y;
+      dot.Forward(z, emb, &y);
+      const Mat<float> dy = RandomMat(kBig, dot.output_dim(), 2).cast<float>();
+      Mat<float> dz;
+      std::vector<Mat<float>> demb;
+      dot.Backward(dy, &dz, &demb);
+      for (int b = 0; b < kBig; ++b) {
+        std::vector<Eigen::RowVectorXd> grad(n, Eigen::RowVectorXd::Zero(dim));
+        grad[0] = dy.row(b).head(dim).cast<double>();
+        int p = dim;
+        for (int i = 0; i < n; ++i) {
+          for (int j = 0; j < (self ? i + 1 : i); ++j, ++p) {
+            const double naive = vec(b, i).dot(vec(b, j));
+            ASSERT_NEAR(y(b, p), naive, 1e-5 * (1 + std::abs(naive))) << "b=" << b << " i=" << i << " j=" << j;
+            grad[i] += dy(b, p) * vec(b, j);
+            grad[j] += dy(b, p) * vec(b, i);
+          }
+        }
+        for (int k = 0; k < dim; ++k) {
+          ASSERT_NEAR(dz(b, k), grad[0](k), 1e-4) << "b=" << b << " k=" << k;
+          for (int f = 0; f < kFeat; ++f)
+            ASSERT_NEAR(demb[f](b, k), grad[f + 1](k), 1e-4) << "b=" << b << " f=" << f << " k=" << k;
         }
       }
     }
