@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "random_matrix.h"
 #include "shardrec/core/cpu_dispatch.h"
 #include "shardrec/core/gemm.h"
-#include "shardrec/core/rng.h"
 #include "shardrec/core/timer.h"
 
 using namespace shardrec;
@@ -67,13 +67,6 @@ struct Product {
   Trans ta, tb;
 };
 
-Mat<float> Random(int64_t rows, int64_t cols, uint64_t seed) {
-  Mat<float> x(rows, cols);
-  CounterRng rng(seed, 1, 0);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.Uniform(-1, 1));
-  return x;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,8 +96,8 @@ int main(int argc, char** argv) {
               "% peak");
   double best_total = 0, mean_total = 0, flops = 0;
   for (const Product& p : products) {
-    const Mat<float> a = p.ta == T ? Random(p.k, p.m, 1) : Random(p.m, p.k, 1);
-    const Mat<float> b = p.tb == T ? Random(p.n, p.k, 2) : Random(p.k, p.n, 2);
+    const Mat<float> a = p.ta == T ? bench::RandomMatrix(p.k, p.m, 1) : bench::RandomMatrix(p.m, p.k, 1);
+    const Mat<float> b = p.tb == T ? bench::RandomMatrix(p.n, p.k, 2) : bench::RandomMatrix(p.k, p.n, 2);
     Mat<float> c;
     MatMul(ComputeType::kFp32, a, p.ta, b, p.tb, &c);  // warm-up: primitive, buffers
     double best = 1e30, sum = 0;

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "random_matrix.h"
 #include "shardrec/core/gemm.h"
-#include "shardrec/core/rng.h"
 #include "shardrec/core/timer.h"
 
 using namespace shardrec;
@@ -34,13 +34,6 @@ struct Case {
   int64_t m, n, k;
   Trans ta, tb;
 };
-
-Mat<float> Random(int64_t rows, int64_t cols, uint64_t seed) {
-  Mat<float> x(rows, cols);
-  CounterRng rng(seed, 1, 0);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.Uniform(-1, 1));
-  return x;
-}
 
 // The variants compared, in the order of the table's columns.
 struct Variant {
@@ -118,8 +111,8 @@ int main(int argc, char** argv) {
   std::printf("%-5s %-20s %6s %5s %6s | %9s %9s %9s %9s %9s | %9s %9s %9s\n", "model", "product", "M", "N", "K",
               "fp32 GF/s", "fp32-fb", "bf16", "bf16-fb", "fp16", "fp32/fb", "bf16/fp32", "fp16/fp32");
   for (const Case& c : cases) {
-    const Mat<float> a = c.ta == T ? Random(c.k, c.m, 1) : Random(c.m, c.k, 1);
-    const Mat<float> b = c.tb == T ? Random(c.n, c.k, 2) : Random(c.k, c.n, 2);
+    const Mat<float> a = c.ta == T ? bench::RandomMatrix(c.k, c.m, 1) : bench::RandomMatrix(c.m, c.k, 1);
+    const Mat<float> b = c.tb == T ? bench::RandomMatrix(c.n, c.k, 2) : bench::RandomMatrix(c.k, c.n, 2);
     const double flop = 2.0 * c.m * c.n * c.k;
     const std::vector<double> t = TimeVariants(c, a, b, min_seconds);
     const double fp32 = t[0], fp32_fb = t[1], bf16 = t[2], bf16_fb = t[3], fp16 = t[4];
