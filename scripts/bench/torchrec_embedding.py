@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The embedding_bench workload on TorchRec's FusedEmbeddingBagCollection (CPU):
-one table, uniformly random ids, sum-pooled bags, forward + backward with the
-sparse optimizer fused into backward (FBGEMM's batched table kernels).
+one table, uniformly random ids (a fresh batch every step, as there), sum-pooled
+bags, forward + backward with the sparse optimizer fused into backward (FBGEMM's
+batched table kernels).
 
     torchrec_embedding.py [--rows 4000000] [--dim 16] [--batch 16384] [--bag 4]
                           [--iters 30] [--threads 2] [--optimizer sgd|rowwise_adagrad]
@@ -43,11 +44,11 @@ def main():
     n = a.batch * a.bag
     batches = [KeyedJaggedTensor.from_lengths_sync(
         keys=["f"], values=torch.from_numpy(rng.integers(0, a.rows, n, dtype=np.int64)),
-        lengths=torch.full((a.batch,), a.bag, dtype=torch.int32)) for _ in range(4)]
+        lengths=torch.full((a.batch,), a.bag, dtype=torch.int32)) for _ in range(a.iters + 2)]
     grad = torch.full((a.batch, a.dim), 1e-3)
     fwd = bwd = 0.0
     for it in range(-2, a.iters):  # two warm-up steps
-        kjt = batches[(it + 2) % len(batches)]
+        kjt = batches[it + 2]
         t0 = time.perf_counter()
         out = ebc(kjt).values()
         t1 = time.perf_counter()
