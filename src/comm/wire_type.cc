@@ -43,6 +43,15 @@ void AllToAllFloats(Communicator& comm, const std::vector<std::vector<float>>& s
   }
 }
 
+void AllToAllFloatsFrom(Communicator& comm, std::vector<std::vector<float>>* send, config::DType type,
+                        std::vector<std::vector<float>>* recv) {
+  if (type == config::FP32) {
+    AllToAllFrom(comm, send, recv);
+  } else {
+    AllToAllFloats(comm, *send, type, recv);  // narrowed into a buffer of its own anyway
+  }
+}
+
 void AllReduceSumFloats(Communicator& comm, float* data, size_t n, config::DType type) {
   if (type == config::FP32) {
     AllReduceSum(comm, data, n);

@@ -13,33 +13,45 @@ uint32_t Digit(int64_t row, int shift) {
   return static_cast<uint32_t>(static_cast<uint64_t>(row) >> shift) & (kDigits - 1);
 }
 
-// One stable counting-sort pass of src into dst by the digit at `shift`.
-// Locals only, so the compiler knows the stores into dst touch neither the
-// counts nor src. (A version splitting each pass over two threads was slower:
-// the threads' runs of each digit meet inside shared cache lines.)
-void SortPass(const RowGrad* src, size_t n, int shift, RowGrad* dst) {
-  uint32_t count[kDigits] = {};
-  for (size_t k = 0; k < n; ++k) ++count[Digit(src[k].row, shift)];
+// One stable counting-sort pass of src into dst by the digit at `shift`, whose
+// counts Build has already taken. Locals only, so the compiler knows the
+// stores into dst touch neither the offsets nor src. (A version splitting each
+// pass over two threads was slower: the threads' runs of each digit meet
+// inside shared cache lines.)
+void SortPass(const RowGrad* src, size_t n, int shift, const uint32_t* counts, RowGrad* dst) {
+  uint32_t offset[kDigits];
   uint32_t sum = 0;
-  for (uint32_t& c : count) {
-    const uint32_t here = c;
-    c = sum;
-    sum += here;
+  for (uint32_t d = 0; d < kDigits; ++d) {
+    offset[d] = sum;
+    sum += counts[d];
   }
-  for (size_t k = 0; k < n; ++k) dst[count[Digit(src[k].row, shift)]++] = src[k];
+  for (size_t k = 0; k < n; ++k) dst[offset[Digit(src[k].row, shift)]++] = src[k];
 }
 }  // namespace
 
 void RowGroups::Build(int64_t num_rows) {
   const size_t n = items_.size();
-  for (const RowGrad& it : items_)
-    SR_CHECK(it.row >= 0 && it.row < num_rows)
-        << "gradient for row " << it.row << " of a shard of " << num_rows << " rows";
   int bits = 0;
   while (bits < 63 && (int64_t{1} << bits) < num_rows) ++bits;
+  const int passes = (bits + kDigitBits - 1) / kDigitBits;
+  // One read of the items checks every row and counts the digits of every
+  // pass (each pass then reads its input once, to scatter it).
+  thread_local std::vector<uint32_t> counts;
+  counts.assign(static_cast<size_t>(passes) * kDigits, 0);
+  uint32_t* c = counts.data();
+  bool in_range = true;
+  for (const RowGrad& it : items_) {
+    in_range &= it.row >= 0 && it.row < num_rows;
+    for (int p = 0; p < passes; ++p) ++c[p * kDigits + Digit(it.row, p * kDigitBits)];
+  }
+  if (!in_range) {
+    for (const RowGrad& it : items_)
+      SR_CHECK(it.row >= 0 && it.row < num_rows)
+          << "gradient for row " << it.row << " of a shard of " << num_rows << " rows";
+  }
   scratch_.resize(n);
-  for (int shift = 0; shift < bits; shift += kDigitBits) {
-    SortPass(items_.data(), n, shift, scratch_.data());
+  for (int p = 0; p < passes; ++p) {
+    SortPass(items_.data(), n, p * kDigitBits, c + p * kDigits, scratch_.data());
     items_.swap(scratch_);
   }
   // Group boundaries, written through raw pointers into arrays that only ever

@@ -245,10 +245,10 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   // Received straight into the step state: backward reads them again.
   std::vector<std::vector<int32_t>>& len_recv = sv.lengths_from;
   std::vector<std::vector<int64_t>>& row_recv = sv.rows_from;
-  AllToAll(*comm_, len_send, &len_recv);
-  AllToAll(*comm_, row_send, &row_recv);
   last_fwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_fwd_bytes_ += len_send[d].size() * 4 + row_send[d].size() * 8;
+  AllToAllFrom(*comm_, &len_send, &len_recv);
+  AllToAllFrom(*comm_, &row_send, &row_recv);
 
   // 3. Owners resolve ids to physical rows and pool them per (source sample, segment).
   ResolveReceived();
@@ -287,8 +287,8 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
 
   // 4. Partial sums back to the requesters.
   std::vector<std::vector<float>>& pooled_recv = sv.float_recv;
-  AllToAllFloats(*comm_, pooled_send, forward_wire_, &pooled_recv);
   for (int s = 0; s < world; ++s) last_fwd_bytes_ += pooled_send[s].size() * (forward_wire_ == config::FP32 ? 4 : 2);
+  AllToAllFloatsFrom(*comm_, &pooled_send, forward_wire_, &pooled_recv);
 
   // 5. Requesters add each shard's partial sum into its columns. The first
   //    sum to reach a column block is copied rather than added to zeros (the
@@ -440,9 +440,9 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
     }
   }
   std::vector<std::vector<float>>& grad_recv = sv.float_recv;
-  AllToAllFloats(*comm_, grad_send, backward_wire_, &grad_recv);
   last_bwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_bwd_bytes_ += grad_send[d].size() * (backward_wire_ == config::FP32 ? 4 : 2);
+  AllToAllFloatsFrom(*comm_, &grad_send, backward_wire_, &grad_recv);
 
   // 2. Owners sum gradients per row. Loop order (segment, source rank, sample,
   //    position in bag) is the order a single process would use, so the sums

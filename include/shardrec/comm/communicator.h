@@ -109,6 +109,20 @@ void AllToAll(Communicator& c, const std::vector<std::vector<T>>& send, std::vec
   }
 }
 
+// The same exchange for send buffers the caller refills every step: *send is
+// left unspecified. On one rank its buffer is swapped into *recv instead of
+// copied, and *send gets the storage *recv had, for the caller's next fill.
+template <typename T>
+void AllToAllFrom(Communicator& c, std::vector<std::vector<T>>* send, std::vector<std::vector<T>>* recv) {
+  if (c.size() == 1) {
+    SR_CHECK(send->size() == 1) << "all-to-all with " << send->size() << " destinations on 1 rank";
+    recv->resize(1);
+    (*recv)[0].swap((*send)[0]);
+    return;
+  }
+  AllToAll(c, *send, recv);
+}
+
 template <typename T>
 std::vector<std::vector<T>> AllToAll(Communicator& c, const std::vector<std::vector<T>>& send) {
   std::vector<std::vector<T>> recv;

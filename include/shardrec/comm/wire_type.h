@@ -20,6 +20,10 @@ void WidenFromWire(const uint16_t* in, size_t n, config::DType type, float* out)
 // Typed all-to-all of float vectors sent as `type` (FP32: unchanged).
 void AllToAllFloats(Communicator& comm, const std::vector<std::vector<float>>& send, config::DType type,
                     std::vector<std::vector<float>>* recv);
+// The same for send buffers the caller refills every step: *send is left
+// unspecified (see AllToAllFrom: FP32 on one rank swaps instead of copying).
+void AllToAllFloatsFrom(Communicator& comm, std::vector<std::vector<float>>* send, config::DType type,
+                        std::vector<std::vector<float>>* recv);
 
 // In-place sum over all ranks of n floats sent as `type`. FP32 is the
 // communicator's all-reduce. BF16/FP16: a reduce-scatter by all-to-all (each
