@@ -17,13 +17,13 @@ namespace shardrec::kernels {
 
 enum class HalfType { kBf16, kFp16 };
 
-SR_HOST_DEVICE inline uint32_t BitsOf(float x) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint32_t BitsOf(float x) {
   uint32_t u;
   std::memcpy(&u, &x, sizeof u);
   return u;
 }
 
-SR_HOST_DEVICE inline float FloatOf(uint32_t u) {
+SR_HOST_DEVICE SR_FORCE_INLINE float FloatOf(uint32_t u) {
   float x;
   std::memcpy(&x, &u, sizeof x);
   return x;
@@ -32,20 +32,20 @@ SR_HOST_DEVICE inline float FloatOf(uint32_t u) {
 // ---- bf16: the top half of an fp32 ----
 
 // The bf16 nearest x (ties to even); NaN -> the quiet NaN of its sign.
-SR_HOST_DEVICE inline uint16_t Bf16Bits(float x) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint16_t Bf16Bits(float x) {
   const uint32_t u = BitsOf(x);
   const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
   const uint32_t nan = ((u >> 16) & 0x8000u) | 0x7FC0u;
   return static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? nan : rounded);
 }
 
-SR_HOST_DEVICE inline float FloatFromBf16(uint16_t h) { return FloatOf(static_cast<uint32_t>(h) << 16); }
+SR_HOST_DEVICE SR_FORCE_INLINE float FloatFromBf16(uint16_t h) { return FloatOf(static_cast<uint32_t>(h) << 16); }
 
 // x rounded to bf16 stochastically: up with probability equal to the dropped
 // fraction of an ulp, so the rounded value is x in expectation. `random` is 32
 // uniform bits (16 are used). Infinities stay; a finite value within an ulp of
 // the largest bf16 may round up to inf, as the format's rounding defines.
-SR_HOST_DEVICE inline uint16_t Bf16BitsStochastic(float x, uint32_t random) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint16_t Bf16BitsStochastic(float x, uint32_t random) {
   const uint32_t u = BitsOf(x), a = u & 0x7FFFFFFFu;
   // Nothing is added to inf or NaN (an infinity's zero mantissa would become a NaN).
   const uint32_t add = a >= 0x7F800000u ? 0u : (random & 0xFFFFu);
@@ -56,7 +56,7 @@ SR_HOST_DEVICE inline uint16_t Bf16BitsStochastic(float x, uint32_t random) {
 // ---- fp16: 5-bit exponent, 10-bit mantissa ----
 
 // An fp32 that is exactly an fp16 value (or inf / NaN) -> its fp16 bits.
-SR_HOST_DEVICE inline uint16_t Fp16BitsOfExact(float r) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint16_t Fp16BitsOfExact(float r) {
   const uint32_t u = BitsOf(r), sign = (u >> 16) & 0x8000u, a = u & 0x7FFFFFFFu;
   // Normal: rebias the exponent (127 -> 15) and keep the top 10 mantissa bits.
   const uint32_t normal = (a - (112u << 23)) >> 13;
@@ -72,7 +72,7 @@ SR_HOST_DEVICE inline uint16_t Fp16BitsOfExact(float r) {
 }
 
 // x rounded to the nearest fp16 value (ties to even), returned as fp32.
-SR_HOST_DEVICE inline float RoundToFp16(float x) {
+SR_HOST_DEVICE SR_FORCE_INLINE float RoundToFp16(float x) {
   const uint32_t u = BitsOf(x), sign = u & 0x80000000u, a = u ^ sign;
   // fp16 normals keep 10 of fp32's 23 mantissa bits; a carry moves the exponent.
   uint32_t r = (a + 0xFFFu + ((a >> 13) & 1u)) & 0xFFFFE000u;
@@ -85,9 +85,9 @@ SR_HOST_DEVICE inline float RoundToFp16(float x) {
   return FloatOf(r | sign);
 }
 
-SR_HOST_DEVICE inline uint16_t Fp16Bits(float x) { return Fp16BitsOfExact(RoundToFp16(x)); }
+SR_HOST_DEVICE SR_FORCE_INLINE uint16_t Fp16Bits(float x) { return Fp16BitsOfExact(RoundToFp16(x)); }
 
-SR_HOST_DEVICE inline float FloatFromFp16(uint16_t h) {
+SR_HOST_DEVICE SR_FORCE_INLINE float FloatFromFp16(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t shifted = static_cast<uint32_t>(h & 0x7FFFu) << 13;  // exponent and mantissa in place
   const uint32_t exp = shifted & 0x0F800000u;
@@ -101,7 +101,7 @@ SR_HOST_DEVICE inline float FloatFromFp16(uint16_t h) {
 
 // x rounded to fp16 stochastically (see Bf16BitsStochastic). `random` is 32
 // uniform bits. Values beyond the largest fp16 round to inf as in RoundToFp16.
-SR_HOST_DEVICE inline uint16_t Fp16BitsStochastic(float x, uint32_t random) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint16_t Fp16BitsStochastic(float x, uint32_t random) {
   const uint32_t u = BitsOf(x), sign = (u >> 16) & 0x8000u, a = u & 0x7FFFFFFFu;
   // Normals: add 13 random bits below the kept mantissa, truncate, rebias.
   const uint32_t r = (a + (random & 0x1FFFu)) & 0xFFFFE000u;
@@ -121,17 +121,17 @@ SR_HOST_DEVICE inline uint16_t Fp16BitsStochastic(float x, uint32_t random) {
   return static_cast<uint16_t>((beyond ? special : h) | sign);
 }
 
-SR_HOST_DEVICE inline uint16_t HalfBits(HalfType t, float x) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint16_t HalfBits(HalfType t, float x) {
   return t == HalfType::kBf16 ? Bf16Bits(x) : Fp16Bits(x);
 }
-SR_HOST_DEVICE inline float FloatFromHalf(HalfType t, uint16_t h) {
+SR_HOST_DEVICE SR_FORCE_INLINE float FloatFromHalf(HalfType t, uint16_t h) {
   return t == HalfType::kBf16 ? FloatFromBf16(h) : FloatFromFp16(h);
 }
 
 // 32 well-mixed bits from a 32-bit key and an element index (murmur3's
 // finaliser): the random source of stochastic rounding. A pure function of its
 // inputs, so a row rounds the same on any rank, thread or device.
-SR_HOST_DEVICE inline uint32_t RoundingBits(uint32_t key, uint32_t index) {
+SR_HOST_DEVICE SR_FORCE_INLINE uint32_t RoundingBits(uint32_t key, uint32_t index) {
   uint32_t h = key ^ (index * 0x9E3779B9u);
   h ^= h >> 16;
   h *= 0x85EBCA6Bu;

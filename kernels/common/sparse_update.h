@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/half_bits.h"
 #include "common/host_device.h"
 
 namespace shardrec::kernels {
@@ -20,31 +21,74 @@ struct SparseHyper {
   float bias2;
 };
 
+// The optimizers read and write a row through a row view: element i is
+// Get(i) and Set(i, v) as floats. FloatRow is a row stored in fp32;
+// HalfRowRef a 16-bit row, widened exactly on read and rounded stochastically
+// on write, so one body of arithmetic serves every storage type and a 16-bit
+// row is updated in one pass, with no fp32 copy of it.
+struct FloatRow {
+  float* p;
+  SR_HOST_DEVICE SR_FORCE_INLINE float Get(int i) const { return p[i]; }
+  SR_HOST_DEVICE SR_FORCE_INLINE void Set(int i, float v) const { p[i] = v; }
+};
+
+// A bf16 / fp16 row whose element i rounds with the bits RoundingBits(key,
+// first + i): a pure function of the row's key and the logical column, so the
+// stored bits do not depend on which rank or thread applies the update.
+template <HalfType kType>
+struct HalfRowRef {
+  uint16_t* p;
+  uint32_t key;
+  uint32_t first;
+  SR_HOST_DEVICE SR_FORCE_INLINE float Get(int i) const {
+    return kType == HalfType::kBf16 ? FloatFromBf16(p[i]) : FloatFromFp16(p[i]);
+  }
+  SR_HOST_DEVICE SR_FORCE_INLINE void Set(int i, float v) const {
+    const uint32_t bits = RoundingBits(key, first + static_cast<uint32_t>(i));
+    p[i] = kType == HalfType::kBf16 ? Bf16BitsStochastic(v, bits) : Fp16BitsStochastic(v, bits);
+  }
+};
+
 // w -= lr * g
-SR_HOST_DEVICE inline void SgdRow(float* w, const float* g, int dim, const SparseHyper& h) {
-  for (int i = 0; i < dim; ++i) w[i] -= h.lr * g[i];
+template <typename Row>
+SR_HOST_DEVICE SR_FORCE_INLINE void SgdRow(Row w, const float* g, int dim, const SparseHyper& h) {
+  for (int i = 0; i < dim; ++i) w.Set(i, w.Get(i) - h.lr * g[i]);
 }
 
 // Row-wise Adagrad: one accumulator per row, fed by the mean squared gradient
 // of the row (so the state costs 1 float per row instead of dim).
-SR_HOST_DEVICE inline void RowwiseAdagradRow(float* w, float* acc, const float* g, int dim, const SparseHyper& h) {
+template <typename Row>
+SR_HOST_DEVICE SR_FORCE_INLINE void RowwiseAdagradRow(Row w, float* acc, const float* g, int dim,
+                                                      const SparseHyper& h) {
   float sq = 0.0f;
   for (int i = 0; i < dim; ++i) sq += g[i] * g[i];
   *acc += sq / static_cast<float>(dim);
   const float scale = h.lr / (std::sqrt(*acc) + h.eps);
-  for (int i = 0; i < dim; ++i) w[i] -= scale * g[i];
+  for (int i = 0; i < dim; ++i) w.Set(i, w.Get(i) - scale * g[i]);
 }
 
 // Lazy Adam: moments of a row are updated only when the row receives a
 // gradient; bias correction uses the global step.
-SR_HOST_DEVICE inline void AdamRow(float* w, float* m, float* v, const float* g, int dim, const SparseHyper& h) {
+template <typename Row>
+SR_HOST_DEVICE SR_FORCE_INLINE void AdamRow(Row w, float* m, float* v, const float* g, int dim, const SparseHyper& h) {
   for (int i = 0; i < dim; ++i) {
     m[i] = h.beta1 * m[i] + (1.0f - h.beta1) * g[i];
     v[i] = h.beta2 * v[i] + (1.0f - h.beta2) * g[i] * g[i];
     const float mhat = m[i] / h.bias1;
     const float vhat = v[i] / h.bias2;
-    w[i] -= h.lr * mhat / (std::sqrt(vhat) + h.eps);
+    w.Set(i, w.Get(i) - h.lr * mhat / (std::sqrt(vhat) + h.eps));
   }
+}
+
+// fp32 rows by pointer.
+SR_HOST_DEVICE inline void SgdRow(float* w, const float* g, int dim, const SparseHyper& h) {
+  SgdRow(FloatRow{w}, g, dim, h);
+}
+SR_HOST_DEVICE inline void RowwiseAdagradRow(float* w, float* acc, const float* g, int dim, const SparseHyper& h) {
+  RowwiseAdagradRow(FloatRow{w}, acc, g, dim, h);
+}
+SR_HOST_DEVICE inline void AdamRow(float* w, float* m, float* v, const float* g, int dim, const SparseHyper& h) {
+  AdamRow(FloatRow{w}, m, v, g, dim, h);
 }
 
 }  // namespace shardrec::kernels

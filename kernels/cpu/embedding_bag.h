@@ -14,8 +14,11 @@ namespace shardrec::kernels {
 // use. Lookups into large tables are latency-bound random reads; issuing them a
 // few rows early keeps several misses in flight.
 inline void PrefetchRow(const void* row, int bytes) {
-  const char* p = static_cast<const char*>(row);
-  for (int b = 0; b < bytes; b += 64) __builtin_prefetch(p + b, 1, 1);
+  // Every line the row touches: an unaligned row (a gradient row in a
+  // malloc'ed buffer, a 16-bit row) spans one line more than bytes / 64.
+  const uintptr_t first = reinterpret_cast<uintptr_t>(row) & ~uintptr_t{63};
+  const uintptr_t last = reinterpret_cast<uintptr_t>(row) + static_cast<uintptr_t>(bytes) - 1;
+  for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch(reinterpret_cast<const void*>(line), 1, 1);
 }
 
 // out[0..cols) = sum over k of table[rows[k]*ld + 0..cols)

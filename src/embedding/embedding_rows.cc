@@ -20,6 +20,16 @@ SHARDREC_ROW_KERNEL void PoolFp16(const uint16_t* table, int64_t ld, const int64
   kernels::PoolRowsSum<HalfType::kFp16>(table, ld, rows, n, cols, out);
 }
 
+// One optimizer step on one 16-bit row, in a single pass (see ApplyOptimizer).
+SHARDREC_ROW_KERNEL void UpdateBf16Row(const SparseOptimizer& opt, const kernels::SparseHyper& h, uint16_t* row,
+                                       int cols, float* state, const float* grad, uint32_t key, uint32_t first) {
+  opt.Apply(h, kernels::HalfRowRef<HalfType::kBf16>{row, key, first}, state, grad, cols);
+}
+SHARDREC_ROW_KERNEL void UpdateFp16Row(const SparseOptimizer& opt, const kernels::SparseHyper& h, uint16_t* row,
+                                       int cols, float* state, const float* grad, uint32_t key, uint32_t first) {
+  opt.Apply(h, kernels::HalfRowRef<HalfType::kFp16>{row, key, first}, state, grad, cols);
+}
+
 }  // namespace
 
 void EmbeddingRows::Allocate(config::DType dtype, int64_t rows, int cols) {
@@ -67,10 +77,13 @@ void EmbeddingRows::PoolSum(const int64_t* rows, int64_t n, float* out) const {
   }
 }
 
-float* EmbeddingRows::Scratch() const {
-  thread_local std::vector<float> scratch;
-  if (scratch.size() < static_cast<size_t>(cols_)) scratch.resize(cols_);
-  return scratch.data();
+void EmbeddingRows::ApplyOptimizer(const SparseOptimizer& opt, const kernels::SparseHyper& h, int64_t r, float* state,
+                                   const float* grad, uint32_t key, uint32_t first_col) {
+  switch (dtype_) {
+    case config::FP32: opt.Apply(h, f32_.data() + r * cols_, state, grad, cols_); break;
+    case config::BF16: UpdateBf16Row(opt, h, h16_.data() + r * cols_, cols_, state, grad, key, first_col); break;
+    case config::FP16: UpdateFp16Row(opt, h, h16_.data() + r * cols_, cols_, state, grad, key, first_col); break;
+  }
 }
 
 }  // namespace shardrec

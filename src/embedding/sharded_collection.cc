@@ -614,9 +614,8 @@ void ShardedEmbeddingCollection::UpdateRow(EmbeddingShard& sh, int64_t r, const 
                                     : sh.row_begin + static_cast<uint64_t>(r);
     key = static_cast<uint32_t>(Hash3(seed_ ^ TableSalt(sh.table), step, row));
   }
-  float* state = sh.state.data() + r * sh.state_per_row;
-  sh.weights.Update(r, key, static_cast<uint32_t>(sh.col_begin),
-                    [&](float* w) { optimizer_.Apply(h, w, state, grad, sh.cols()); });
+  sh.weights.ApplyOptimizer(optimizer_, h, r, sh.state.data() + r * sh.state_per_row, grad, key,
+                            static_cast<uint32_t>(sh.col_begin));
 }
 
 void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& grads, const kernels::SparseHyper& h,

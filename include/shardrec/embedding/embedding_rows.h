@@ -11,6 +11,7 @@
 #include "config.pb.h"
 #include "shardrec/core/half_rows.h"
 #include "shardrec/core/huge_page_allocator.h"
+#include "shardrec/embedding/sparse_optimizer.h"
 
 namespace shardrec {
 
@@ -35,28 +36,17 @@ class EmbeddingRows {
   // out[0..cols) = sum of rows[0..n), accumulated in fp32.
   void PoolSum(const int64_t* rows, int64_t n, float* out) const;
 
-  // Applies `update(float* row)` to row r. FP32 rows are updated in place;
-  // 16-bit rows are widened into a per-thread buffer, updated in fp32 and
-  // stored with stochastic rounding whose random bits are a pure function of
-  // (key, first_col + column), so the result does not depend on the rank or
-  // thread that applies it.
-  template <typename Fn>
-  void Update(int64_t r, uint32_t key, uint32_t first_col, Fn&& update) {
-    if (dtype_ == config::FP32) {
-      update(f32_.data() + r * cols_);
-      return;
-    }
-    float stack[kStackCols];
-    float* row = cols_ <= kStackCols ? stack : Scratch();
-    Read(r, row);
-    update(row);
-    NarrowRowStochastic(half(), row, cols_, key, first_col, h16_.data() + r * cols_);
-  }
+  // Applies the sparse optimizer to row r, with the row's state and gradient.
+  // FP32 rows are updated in place; 16-bit rows are widened, updated and
+  // stored with stochastic rounding element by element in one vectorised pass
+  // (kernels::HalfRowRef), the random bits a pure function of (key, first_col
+  // + column), so the result does not depend on the rank or thread that
+  // applies it.
+  void ApplyOptimizer(const SparseOptimizer& opt, const kernels::SparseHyper& h, int64_t r, float* state,
+                      const float* grad, uint32_t key, uint32_t first_col);
 
  private:
   HalfType half() const { return dtype_ == config::BF16 ? HalfType::kBf16 : HalfType::kFp16; }
-  static constexpr int kStackCols = 256;
-  float* Scratch() const;  // cols floats, per thread (rows wider than kStackCols)
 
   config::DType dtype_ = config::FP32;
   int64_t rows_ = 0;

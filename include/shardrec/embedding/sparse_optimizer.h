@@ -20,9 +20,12 @@ class SparseOptimizer {
   float InitialState() const;
   // Hyper-parameters for one step (`step` is 0-based; it sets Adam's bias correction).
   kernels::SparseHyper Hyper(uint64_t step) const;
-  // Updates one row in place. Inline: it runs once per touched row, and the
-  // compiler hoists the switch out of the caller's loop.
-  void Apply(const kernels::SparseHyper& h, float* weights, float* state, const float* grad, int cols) const {
+  // Updates one row in place: `weights` is a float* (fp32 rows) or a row view
+  // of kernels/common/sparse_update.h. Inline: it runs once per touched row,
+  // and the compiler hoists the switch out of the caller's loop.
+  template <typename Row>
+  SR_FORCE_INLINE void Apply(const kernels::SparseHyper& h, Row weights, float* state, const float* grad,
+                             int cols) const {
     switch (cfg_.type()) {
       case config::SPARSE_SGD: kernels::SgdRow(weights, grad, cols, h); break;
       case config::ROWWISE_ADAGRAD: kernels::RowwiseAdagradRow(weights, state, grad, cols, h); break;

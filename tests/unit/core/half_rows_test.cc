@@ -98,7 +98,9 @@ TEST(HalfRows, EveryPatternWidensExactlyAndRoundTrips) {
       const float want = type == HalfType::kBf16 ? static_cast<float>(Eigen::numext::bit_cast<Eigen::bfloat16>(all[i]))
                                                  : static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(all[i]));
       ASSERT_TRUE(SameOrBothNan(wide[i], want)) << "pattern " << std::hex << i;
-      if (!std::isnan(want)) ASSERT_EQ(back[i], all[i]) << "pattern " << std::hex << i;
+      if (!std::isnan(want)) {
+        ASSERT_EQ(back[i], all[i]) << "pattern " << std::hex << i;
+      }
     }
   }
 }
