@@ -106,15 +106,16 @@ int main(int argc, char** argv) {
     // Stopped by a signal after writing the checkpoint: tell the batch script to requeue.
     if (r.stopped_early) return r.stop_signal != 0 ? shardrec::kExitPreempted : 0;
     const double total = std::max(1e-9, r.data_s + r.embedding_s + r.dense_s + r.allreduce_s + r.optimizer_s);
-    char line[512];
+    char line[1024];
     std::snprintf(line, sizeof(line),
                   "done: %llu steps | eval AUC %.5f | logloss %.5f | %.0f samples/s (%d rank(s))\n"
-                  "  step time: data %.1f%%, embedding %.1f%%, dense %.1f%%, all-reduce %.1f%%, optimizer %.1f%%\n"
+                  "  step time: data %.1f%%, embedding %.1f%% (all-to-all %.1f%%), dense %.1f%%, all-reduce %.1f%%, "
+                  "optimizer %.1f%%\n"
                   "  checkpoint: %s\n  metrics:    %s",
                   static_cast<unsigned long long>(r.steps), r.eval.auc, r.eval.logloss, r.samples_per_sec, comm->size(),
-                  100 * r.data_s / total, 100 * r.embedding_s / total, 100 * r.dense_s / total,
-                  100 * r.allreduce_s / total, 100 * r.optimizer_s / total, r.checkpoint_dir.c_str(),
-                  r.metrics_path.c_str());
+                  100 * r.data_s / total, 100 * r.embedding_s / total, 100 * r.embedding_exchange_s / total,
+                  100 * r.dense_s / total, 100 * r.allreduce_s / total, 100 * r.optimizer_s / total,
+                  r.checkpoint_dir.c_str(), r.metrics_path.c_str());
     shardrec::LogInfo(line);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "shardrec-train: error: %s\n", e.what());

@@ -11,6 +11,7 @@
 #include "shardrec/core/error.h"
 #include "shardrec/core/log.h"
 #include "shardrec/core/rng.h"
+#include "shardrec/core/timer.h"
 #include "shardrec/embedding/planner.h"
 #include "shardrec/embedding/row_groups.h"
 
@@ -193,7 +194,10 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   Saved& sv = *saved_;
   sv.batch = B;
   sv.src_batch.resize(world);
-  comm_->AllGather(&B, sizeof(int64_t), sv.src_batch.data());
+  {
+    ScopedSeconds in_comm(&exchange_s_);
+    comm_->AllGather(&B, sizeof(int64_t), sv.src_batch.data());
+  }
   sv.feature_lengths.resize(num_features());
   for (int f = 0; f < num_features(); ++f) sv.feature_lengths[f] = batch.sparse[f].lengths;
 
@@ -247,8 +251,11 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   std::vector<std::vector<int64_t>>& row_recv = sv.rows_from;
   last_fwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_fwd_bytes_ += len_send[d].size() * 4 + row_send[d].size() * 8;
-  AllToAllFrom(*comm_, &len_send, &len_recv);
-  AllToAllFrom(*comm_, &row_send, &row_recv);
+  {
+    ScopedSeconds in_comm(&exchange_s_);
+    AllToAllFrom(*comm_, &len_send, &len_recv);
+    AllToAllFrom(*comm_, &row_send, &row_recv);
+  }
 
   // 3. Owners resolve ids to physical rows and pool them per (source sample, segment).
   ResolveReceived();
@@ -288,7 +295,10 @@ void ShardedEmbeddingCollection::Forward(const Batch& batch, std::vector<MatF>* 
   // 4. Partial sums back to the requesters.
   std::vector<std::vector<float>>& pooled_recv = sv.float_recv;
   for (int s = 0; s < world; ++s) last_fwd_bytes_ += pooled_send[s].size() * (forward_wire_ == config::FP32 ? 4 : 2);
-  AllToAllFloatsFrom(*comm_, &pooled_send, forward_wire_, &pooled_recv);
+  {
+    ScopedSeconds in_comm(&exchange_s_);
+    AllToAllFloatsFrom(*comm_, &pooled_send, forward_wire_, &pooled_recv);
+  }
 
   // 5. Requesters add each shard's partial sum into its columns. The first
   //    sum to reach a column block is copied rather than added to zeros (the
@@ -442,7 +452,10 @@ void ShardedEmbeddingCollection::BackwardAndUpdate(const std::vector<MatF>& grad
   std::vector<std::vector<float>>& grad_recv = sv.float_recv;
   last_bwd_bytes_ = 0;
   for (int d = 0; d < world; ++d) last_bwd_bytes_ += grad_send[d].size() * (backward_wire_ == config::FP32 ? 4 : 2);
-  AllToAllFloatsFrom(*comm_, &grad_send, backward_wire_, &grad_recv);
+  {
+    ScopedSeconds in_comm(&exchange_s_);
+    AllToAllFloatsFrom(*comm_, &grad_send, backward_wire_, &grad_recv);
+  }
 
   // 2. Owners sum gradients per row. Loop order (segment, source rank, sample,
   //    position in bag) is the order a single process would use, so the sums
@@ -526,7 +539,10 @@ void ShardedEmbeddingCollection::ObserveAdaptive(const std::vector<std::vector<f
       }
     }
   }
-  AllReduceSum(*comm_, stats.data(), stats.size());
+  {
+    ScopedSeconds in_comm(&exchange_s_);
+    AllReduceSum(*comm_, stats.data(), stats.size());
+  }
 
   std::vector<uint64_t> ids;
   std::vector<float> importance;
@@ -646,7 +662,10 @@ void ShardedEmbeddingCollection::ReplicatedBackward(const std::vector<MatF>& gra
         }
       }
     }
-    AllReduceSum(*comm_, buf.data(), buf.size());
+    {
+      ScopedSeconds in_comm(&exchange_s_);
+      AllReduceSum(*comm_, buf.data(), buf.size());
+    }
     for (int64_t r = 0; r < rows; ++r) {
       if (count[r] > 0.0f) UpdateRow(sh, r, buf.data() + r * cols, h, step);
     }

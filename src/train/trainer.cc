@@ -202,6 +202,7 @@ TrainResult Trainer::Run(bool resume) {
       tc.stop_after_steps() > 0 ? std::min<uint64_t>(tc.steps(), first_step + tc.stop_after_steps()) : tc.steps();
   while (s.step < last_step) {
     s.watchdog->Beat("a training step", s.step);
+    const double exchange_before = s.embedding->exchange_seconds();
     Timer t;
     SR_CHECK(src->Next(&batch)) << "the training data ended unexpectedly";
     result.data_s += t.Seconds();
@@ -236,6 +237,7 @@ TrainResult Trainer::Run(bool resume) {
       s.optimizer->Step(s.params, s.step);
       result.optimizer_s += t.Seconds();
     }
+    result.embedding_exchange_s += s.embedding->exchange_seconds() - exchange_before;
     ++s.step;
     if (apply) {
       interval_loss += loss;

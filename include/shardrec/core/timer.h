@@ -16,4 +16,17 @@ class Timer {
   Clock::time_point start_;
 };
 
+// Adds the wall-clock seconds of its scope to *total.
+class ScopedSeconds {
+ public:
+  explicit ScopedSeconds(double* total) : total_(total) {}
+  ~ScopedSeconds() { *total_ += timer_.Seconds(); }
+  ScopedSeconds(const ScopedSeconds&) = delete;
+  ScopedSeconds& operator=(const ScopedSeconds&) = delete;
+
+ private:
+  double* total_;
+  Timer timer_;
+};
+
 }  // namespace shardrec

@@ -92,6 +92,12 @@ class ShardedEmbeddingCollection {
   // Bytes this rank sent in the last Forward and BackwardAndUpdate (all-to-all payloads).
   size_t last_forward_bytes() const { return last_fwd_bytes_; }
   size_t last_backward_bytes() const { return last_bwd_bytes_; }
+  // Seconds spent inside this collection's collectives since it was made:
+  // the all-to-alls of ids, pooled sums and gradients, the batch-size
+  // all-gather, and the all-reduces of data-parallel tables and adaptive
+  // statistics. Waiting there for a slower rank counts, as it does for any
+  // collective; on one rank the exchanges are buffer swaps and cost ~0.
+  double exchange_seconds() const { return exchange_s_; }
 
  private:
   // A (feature, shard) pair whose shard lives on one rank; every rank derives
@@ -138,6 +144,7 @@ class ShardedEmbeddingCollection {
   std::vector<std::vector<int64_t>> feature_rows_;  // [f] mapped row of every id in the local batch
   std::unique_ptr<Saved> saved_;
   size_t last_fwd_bytes_ = 0, last_bwd_bytes_ = 0;
+  double exchange_s_ = 0;
 };
 
 }  // namespace shardrec

@@ -29,6 +29,8 @@ struct TrainResult {
   int stop_signal = 0;         // the signal that stopped it (0: train.stop_after_steps or not stopped)
   // Step-time breakdown of this run, seconds summed over steps.
   double data_s = 0, embedding_s = 0, dense_s = 0, allreduce_s = 0, optimizer_s = 0;
+  // The part of embedding_s spent inside the embedding collectives (all-to-alls).
+  double embedding_exchange_s = 0;
 };
 
 class Trainer {
