@@ -319,6 +319,7 @@ TrainResult Trainer::Run(bool resume) {
   const double ar_bytes = 2.0 * (s.comm->size() - 1) / s.comm->size() * dense_elems * wire_bytes;
   LogInfo(Str("bytes sent per step (rank ", rank, "): embedding all-to-all ", a2a_bytes / 1e6,
               " MB, gradient all-reduce ", ar_bytes / 1e6, " MB"));
+  const double run_steps = std::max<double>(1.0, static_cast<double>(s.step - first_step));
   metrics.Write("final", {{"step", static_cast<double>(s.step)},
                           {"alltoall_bytes_per_step", a2a_bytes},
                           {"skipped_steps", static_cast<double>(s.scaler->skipped_steps())},
@@ -326,7 +327,14 @@ TrainResult Trainer::Run(bool resume) {
                           {"auc", result.eval.auc},
                           {"logloss", result.eval.logloss},
                           {"samples_per_sec", result.samples_per_sec},
-                          {"malformed_skipped", static_cast<double>(ds.malformed_skipped)}});
+                          {"malformed_skipped", static_cast<double>(ds.malformed_skipped)},
+                          // Where this run's steps went, ms per step on this rank.
+                          {"data_ms", 1e3 * result.data_s / run_steps},
+                          {"embedding_ms", 1e3 * result.embedding_s / run_steps},
+                          {"embedding_alltoall_ms", 1e3 * result.embedding_exchange_s / run_steps},
+                          {"dense_ms", 1e3 * result.dense_s / run_steps},
+                          {"allreduce_ms", 1e3 * result.allreduce_s / run_steps},
+                          {"optimizer_ms", 1e3 * result.optimizer_s / run_steps}});
   return result;
 }
 

@@ -13,5 +13,14 @@ for np in 2 4; do
     END { printf "-n 1 vs -n %d: %d steps, max |loss difference| %.3g\n", np, n, max
           if (n != 50) { print "expected 50 logged steps"; bad=1 }
           exit bad }' || fail "-n 1 and -n $np loss curves differ"
+  # The final record says where the steps went; the all-to-all time is part of
+  # the embedding time (no timing thresholds: only that the parts are there and fit).
+  emb=$(final n$np embedding_ms)
+  a2a=$(final n$np embedding_alltoall_ms)
+  for key in data_ms embedding_ms embedding_alltoall_ms dense_ms allreduce_ms optimizer_ms; do
+    [ -n "$(final n$np $key)" ] || fail "-n $np: no $key in the final metrics record"
+  done
+  awk -v a="$a2a" -v e="$emb" 'BEGIN { exit !(a >= 0 && a <= e) }' ||
+    fail "-n $np: embedding_alltoall_ms $a2a is not within embedding_ms $emb"
 done
 echo "PASS"
