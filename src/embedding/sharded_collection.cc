@@ -585,8 +585,9 @@ void ShardedEmbeddingCollection::ApplyDeduplicated(EmbeddingShard& sh, const Row
   const int64_t* rows = groups.rows();
   const RowGrad* items = groups.items();
   // fp32 rows are updated in place by the optimizer's kernel, straight from
-  // this loop: it runs once per touched row and is bound by two cache misses
-  // (the row and its state), so it carries nothing else.
+  // this loop (EmbeddingRows::ApplyOptimizer's FP32 case, inlined): it runs
+  // once per touched row and is bound by two cache misses (the row and its
+  // state), so it carries no call or storage-type switch.
   float* const f32 = sh.weights.dtype() == config::FP32 ? static_cast<float*>(sh.weights.raw()) : nullptr;
 #pragma omp parallel
   {
