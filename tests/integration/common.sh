@@ -2,7 +2,10 @@
 # CONFIG (default tiny_dlrm.yaml) is a file in tests/integration; ARGS (e.g.
 # --set precision.embedding_storage=BF16) are added to every run, so one check
 # can be repeated under another setting.
-set -euo pipefail
+set -Eeuo pipefail
+# A command that fails outside a condition ends the test (set -e); say which, so
+# a failure never arrives without a reason (-E: also inside functions).
+trap 'err_status=$?; echo "FAIL: ${BASH_SOURCE[0]##*/} line $LINENO: \`$BASH_COMMAND\` exited $err_status" >&2' ERR
 TRAIN=$1
 MPIEXEC=$2
 SRC=$3

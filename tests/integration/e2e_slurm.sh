@@ -19,7 +19,16 @@ if ! scontrol ping 2>/dev/null | grep -q "is UP"; then
   [ "$rc" -eq 0 ] || fail "could not start the local Slurm cluster"
   started_here=1
 fi
+job=
 cleanup_slurm() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    # What Slurm thought of it, for a failure that did not say enough itself.
+    [ -n "$job" ] && { scontrol show job "$job" 2>&1 || true; }
+    echo "--- last lines of the controller's log:"
+    tail -n 25 /var/log/slurm/slurmctld.log 2>/dev/null || true
+    [ -f "$WORK/long.log" ] && { echo "--- last lines of the long job's output:"; tail -n 25 "$WORK/long.log"; }
+  fi
   [ "$started_here" -eq 1 ] && bash "$SRC/scripts/slurm/local_cluster.sh" stop
   rm -rf "$WORK"
 }
@@ -49,10 +58,19 @@ job=$(sbatch --parsable --output="$WORK/long.log" scripts/slurm/train.sbatch "$T
 # job's captured output may arrive late (srun and slurmstepd buffer it), and a
 # signal sent after the job finished would never requeue it.
 wait_for_log "$WORK/long/metrics.jsonl" "\"step\": $MARK" 1200 || fail "the long job did not reach step $MARK in 120 s"
-scancel --signal=USR1 "$job"
+# A busy controller (two busy ranks on two cores) can time out; ask again.
+for attempt in 1 2 3 4 5; do
+  scancel --signal=USR1 "$job" && break
+  [ "$attempt" -lt 5 ] || fail "scancel could not signal job $job"
+  sleep 1
+done
+# job_field NAME: the job's NAME= field, or nothing when the controller does not
+# answer (a busy controller times out; the next poll asks again).
+job_field() { { scontrol show job "$job" 2>/dev/null || true; } | sed -n "s/.*[ ]$1=\([A-Za-z0-9_]*\).*/\1/p"; }
+state= restarts=
 for _ in $(seq 1200); do
-  state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-  restarts=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
+  s=$(job_field JobState) r=$(job_field Restarts)
+  state=${s:-$state} restarts=${r:-$restarts}
   [ "$state" = COMPLETED ] && grep -q "\] done:" "$WORK/long.log" && break
   # Slurm holds a requeued job for a while (BeginTime); start it now.
   # Once the previous run's step daemons are gone (starting earlier makes the new step's launch fail).
