@@ -91,4 +91,26 @@ SR_HOST_DEVICE inline void AdamRow(float* w, float* m, float* v, const float* g,
   AdamRow(FloatRow{w}, m, v, g, dim, h);
 }
 
+// The rules above by name, for callers that pick one at run time: the CPU
+// shards through SparseOptimizer, the CUDA kernels through their argument.
+// (Declared after the fp32 overloads, which a float* row must find.)
+enum class SparseRule { kSgd, kRowwiseAdagrad, kAdam };
+
+// Floats of optimizer state per row of `dim` columns: none for SGD, the
+// accumulator for row-wise Adagrad, [m (dim) | v (dim)] for Adam.
+SR_HOST_DEVICE constexpr int StateFloatsPerRow(SparseRule rule, int dim) {
+  return rule == SparseRule::kSgd ? 0 : rule == SparseRule::kRowwiseAdagrad ? 1 : 2 * dim;
+}
+
+// One step of `rule` on row w with its state (laid out as StateFloatsPerRow says).
+template <typename Row>
+SR_HOST_DEVICE SR_FORCE_INLINE void ApplyRule(SparseRule rule, Row w, float* state, const float* g, int dim,
+                                              const SparseHyper& h) {
+  switch (rule) {
+    case SparseRule::kSgd: SgdRow(w, g, dim, h); break;
+    case SparseRule::kRowwiseAdagrad: RowwiseAdagradRow(w, state, g, dim, h); break;
+    case SparseRule::kAdam: AdamRow(w, state, state + dim, g, dim, h); break;
+  }
+}
+
 }  // namespace shardrec::kernels

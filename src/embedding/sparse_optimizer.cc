@@ -2,16 +2,22 @@
 
 #include <cmath>
 
+#include "shardrec/core/error.h"
+
 namespace shardrec {
 
-int SparseOptimizer::StateFloatsPerRow(int cols) const {
-  switch (cfg_.type()) {
-    case config::SPARSE_SGD: return 0;
-    case config::ROWWISE_ADAGRAD: return 1;
-    case config::SPARSE_ADAM: return 2 * cols;
+namespace {
+kernels::SparseRule RuleOf(config::SparseOptimizerType type) {
+  switch (type) {
+    case config::SPARSE_SGD: return kernels::SparseRule::kSgd;
+    case config::ROWWISE_ADAGRAD: return kernels::SparseRule::kRowwiseAdagrad;
+    case config::SPARSE_ADAM: return kernels::SparseRule::kAdam;
   }
-  return 0;
+  SR_THROW() << "no sparse optimizer " << config::SparseOptimizerType_Name(type);
 }
+}  // namespace
+
+SparseOptimizer::SparseOptimizer(const config::SparseOptimizerConfig& cfg) : cfg_(cfg), rule_(RuleOf(cfg.type())) {}
 
 float SparseOptimizer::InitialState() const {
   return cfg_.type() == config::ROWWISE_ADAGRAD ? static_cast<float>(cfg_.initial_accumulator()) : 0.0f;
