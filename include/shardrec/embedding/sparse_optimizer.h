@@ -14,8 +14,6 @@ class SparseOptimizer {
   explicit SparseOptimizer(const config::SparseOptimizerConfig& cfg);
 
   config::SparseOptimizerType type() const { return cfg_.type(); }
-  // The update rule, as kernels/common/sparse_update.h names it.
-  kernels::SparseRule rule() const { return rule_; }
   // Floats of optimizer state kept per row of `cols` columns.
   int StateFloatsPerRow(int cols) const { return kernels::StateFloatsPerRow(rule_, cols); }
   // Initial value of every state float (the Adagrad accumulator's start; 0 for Adam).
